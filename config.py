@@ -1,0 +1,48 @@
+"""Paths and settings for Moodtune: the one place they are defined.
+
+Every value that a user may want to change can be overridden with an environment variable
+(named next to it). ``emotion/`` and ``recommender/`` read their settings from here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT: Path = Path(__file__).resolve().parent
+MODELS_DIR: Path = ROOT / "models"
+DATA_DIR: Path = ROOT / "data"
+BENCH_DIR: Path = ROOT / "bench"
+
+# ../shared beside the project root holds FER2013 and the raw catalogue sources (not shipped with the app).
+SHARED_DIR: Path = Path(os.environ.get("MOODTUNE_SHARED_DIR", ROOT.parent / "shared"))
+FER2013_PATH: Path = Path(os.environ.get("MOODTUNE_FER2013", SHARED_DIR / "data" / "fer2013.npz"))
+TEST_FACES_DIR: Path = SHARED_DIR / "testdata" / "faces"
+
+# --- emotion engine -------------------------------------------------------------------------------
+YUNET_PATH: Path = MODELS_DIR / "face_detection_yunet.onnx"
+KERAS_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.keras"
+TFLITE_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.tflite"
+METRICS_PATH: Path = MODELS_DIR / "metrics.json"
+HISTORY_PATH: Path = MODELS_DIR / "history.csv"
+CHECKPOINT_DIR: Path = Path(os.environ.get("MOODTUNE_CHECKPOINT_DIR", ROOT / "checkpoints"))
+
+# --- recommender ----------------------------------------------------------------------------------
+DEFAULT_DB_PATH: Path = DATA_DIR / "moodtune.db"
+DB_URL: str = os.environ.get("MOODTUNE_DB_URL", f"sqlite:///{DEFAULT_DB_PATH}")
+CATALOGUE_PATH: Path = DATA_DIR / "catalogue.csv.gz"
+SPOTIFY_API_URL: str = os.environ.get("MOODTUNE_SPOTIFY_API_URL", "https://api.spotify.com/v1/")
+SPOTIFY_TOKEN_URL: str = os.environ.get(
+    "MOODTUNE_SPOTIFY_TOKEN_URL", "https://accounts.spotify.com/api/token"
+)
+SYNC_INTERVAL_DAYS: float = float(os.environ.get("MOODTUNE_SYNC_INTERVAL_DAYS", "7"))
+
+# recommender: extra knobs (added by the recommender package; all optional)
+SEED_SONGS_PATH: Path = DATA_DIR / "seed_songs.csv"
+SEED_PLAYLISTS_PATH: Path = DATA_DIR / "seed_playlists.csv"
+# JSON file overriding the emotion -> (valence, energy) points, e.g. {"sad": [0.2, 0.3], "lift_target": [0.8, 0.3]}
+MOODS_PATH: str | None = os.environ.get("MOODTUNE_MOODS_FILE") or None
+DB_BUSY_TIMEOUT_S: float = float(os.environ.get("MOODTUNE_DB_BUSY_TIMEOUT_S", "5"))
+SPOTIFY_TIMEOUT_S: float = float(os.environ.get("MOODTUNE_SPOTIFY_TIMEOUT_S", "10"))
+# longest Retry-After (seconds) the sync waits for; anything longer is deferred to a later run
+SPOTIFY_MAX_RETRY_AFTER_S: float = float(os.environ.get("MOODTUNE_SPOTIFY_MAX_RETRY_AFTER_S", "30"))

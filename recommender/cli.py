@@ -1,0 +1,80 @@
+"""``python -m recommender.sync``: sync the emotion playlists from the command line (or cron).
+
+Exit codes: 0 success (or not due with ``--if-due``), 1 the sync failed, 2 no Spotify credentials,
+3 partial (some playlists refused, failed or deferred), 4 the database is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import config
+from recommender.db import get_engine
+from recommender.errors import DatabaseUnavailable
+from recommender.scheduler import run_if_due
+from recommender.spotify import load_credentials
+from recommender.sync import NO_CREDENTIALS, PARTIAL, SUCCESS, SyncReport, last_sync_runs, sync_all
+
+EXIT_OK, EXIT_FAILED, EXIT_NO_CREDENTIALS, EXIT_PARTIAL, EXIT_DATABASE = 0, 1, 2, 3, 4
+
+
+def _exit_code(report: SyncReport) -> int:
+    return {SUCCESS: EXIT_OK, PARTIAL: EXIT_PARTIAL, NO_CREDENTIALS: EXIT_NO_CREDENTIALS}.get(
+        report.status, EXIT_FAILED
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m recommender.sync",
+        description="Refresh Moodtune's emotion playlists from Spotify into the music database.",
+        epilog="Credentials: SPOTIPY_CLIENT_ID, SPOTIPY_CLIENT_SECRET, MOODTUNE_SPOTIFY_REFRESH_TOKEN "
+        "(environment or .streamlit/secrets.toml). Exit codes: 0 ok, 1 failed, 2 no credentials, "
+        "3 partial, 4 database unavailable.",
+    )
+    parser.add_argument("--db", default=config.DB_URL, help="SQLAlchemy database URL (default: %(default)s)")
+    parser.add_argument("--if-due", action="store_true",
+                        help="sync only when the last completed sync is older than --interval-days "
+                        "and no other process is syncing (for a daily cron job)")
+    parser.add_argument("--interval-days", type=float, default=config.SYNC_INTERVAL_DAYS,
+                        help="with --if-due: the interval (default: %(default)s)")
+    parser.add_argument("--history", type=int, metavar="N", help="print the last N sync runs and exit")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def sync_main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m recommender.sync``; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    try:
+        engine = get_engine(args.db)
+        if args.history:
+            for run in last_sync_runs(engine, args.history):
+                print(f"#{run.id} {run.started_at:%Y-%m-%d %H:%M} {run.status:<14} {run.trigger or '':<9} "
+                      f"{(run.message or '').splitlines()[0] if run.message else ''}")
+            return EXIT_OK
+        credentials = load_credentials()
+        if credentials is None:
+            print(sync_all(engine, None).message, file=sys.stderr)
+            return EXIT_NO_CREDENTIALS
+
+        def progress(fraction: float, message: str) -> None:
+            if not args.quiet:
+                print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+        if args.if_due:
+            outcome = run_if_due(engine, lambda: credentials, args.interval_days, trigger="cli")
+            if outcome.report is None:
+                print(f"Not syncing: {outcome.reason}.")
+                return EXIT_OK
+            report = outcome.report
+        else:
+            report = sync_all(engine, credentials, progress, trigger="cli")
+    except DatabaseUnavailable as error:
+        print(f"Music database unavailable: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    print(report.message)
+    return _exit_code(report)

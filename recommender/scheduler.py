@@ -1,0 +1,189 @@
+"""Weekly sync: a background thread per server process, coordinated through a lease row in the database.
+
+``start_scheduler`` starts (once per process and database) a daemon thread that wakes every
+``check_every_s`` seconds and calls ``run_if_due``. A sync runs when the last completed one (status
+success or partial) is older than ``interval_days`` (``MOODTUNE_SYNC_INTERVAL_DAYS``, default 7), or when
+a rate-limited run's ``Retry-After`` has passed. Before syncing, a process must take the ``sync_lease``
+row with one conditional UPDATE (atomic in SQLite and PostgreSQL alike), so when several app processes
+share a database exactly one of them syncs; a crashed holder's lease expires after ``lease_s``.
+
+Without a long-running server, use cron instead (daily is fine: ``--if-due`` applies the same rule)::
+
+    17 4 * * * cd /path/to/moodtune && python -m recommender.sync --if-due --quiet >> sync.log 2>&1
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, or_, select
+
+import config
+from recommender import schema
+from recommender.spotify import RetryPolicy, SpotifyCredentials
+from recommender.sync import COMPLETED_STATUSES, SyncReport, sync_all
+from recommender.tx import read_tx, write_tx
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "sync"
+DEFAULT_LEASE_S = 3600.0
+DEFAULT_CHECK_EVERY_S = 900.0
+# identifies this process in the lease row (host + pid + random, as pids repeat across containers)
+PROCESS_HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+CredentialsProvider = Callable[[], SpotifyCredentials | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleOutcome:
+    """Whether ``run_if_due`` synced, why (or why not), and the sync's report when it ran."""
+
+    ran: bool
+    reason: str
+    report: SyncReport | None = None
+
+
+def due_reason(engine: Engine, interval_days: float, now: datetime | None = None) -> str | None:
+    """Why a sync is due now (a sentence), or None when it is not."""
+    now = now or schema.utcnow()
+    s = schema.sync_runs.c
+    with read_tx(engine, "read the sync history") as conn:
+        last_done = conn.execute(
+            select(func.max(s.finished_at)).where(s.status.in_(COMPLETED_STATUSES))
+        ).scalar()
+        latest = conn.execute(
+            select(s.finished_at, s.retry_after_s).where(s.finished_at.is_not(None))
+            .order_by(s.finished_at.desc()).limit(1)
+        ).first()
+    if last_done is None:
+        return "no completed sync yet"
+    if now - last_done >= timedelta(days=interval_days):
+        return f"last completed sync {last_done:%Y-%m-%d %H:%M} UTC is older than {interval_days:g} days"
+    if latest is not None and latest.retry_after_s is not None:
+        if now >= latest.finished_at + timedelta(seconds=latest.retry_after_s):
+            return "a rate-limited sync deferred playlists and its Retry-After has passed"
+    return None
+
+
+def acquire_lease(engine: Engine, holder: str, lease_s: float = DEFAULT_LEASE_S, now: datetime | None = None) -> bool:
+    """Take the sync lease for ``holder`` if it is free, expired or already ours; True on success."""
+    now = now or schema.utcnow()
+    lease = schema.sync_lease
+    with write_tx(engine, "take the sync lease") as conn:
+        schema.upsert(conn, lease, [{"name": LEASE_NAME, "holder": None, "expires_at": None}], ["name"], update=())
+        taken = conn.execute(
+            lease.update()
+            .where(lease.c.name == LEASE_NAME)
+            .where(or_(lease.c.holder.is_(None), lease.c.expires_at.is_(None), lease.c.expires_at < now,
+                       lease.c.holder == holder))
+            .values(holder=holder, expires_at=now + timedelta(seconds=lease_s))
+        )
+        return taken.rowcount == 1
+
+
+def release_lease(engine: Engine, holder: str) -> None:
+    """Give the lease back (only if ``holder`` still holds it)."""
+    lease = schema.sync_lease
+    with write_tx(engine, "release the sync lease") as conn:
+        conn.execute(
+            lease.update().where(lease.c.name == LEASE_NAME, lease.c.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+
+
+def run_if_due(
+    engine: Engine,
+    credentials_provider: CredentialsProvider,
+    interval_days: float = config.SYNC_INTERVAL_DAYS,
+    *,
+    holder: str = PROCESS_HOLDER,
+    lease_s: float = DEFAULT_LEASE_S,
+    policy: RetryPolicy | None = None,
+    trigger: str = "scheduler",
+) -> ScheduleOutcome:
+    """Sync if due and no other process is syncing; never raises for Spotify problems (see the report)."""
+    reason = due_reason(engine, interval_days)
+    if reason is None:
+        return ScheduleOutcome(False, "not due")
+    credentials = credentials_provider()
+    if credentials is None:
+        return ScheduleOutcome(False, "no Spotify credentials configured")
+    if not acquire_lease(engine, holder, lease_s):
+        return ScheduleOutcome(False, "another process holds the sync lease")
+    try:
+        # another process may have finished a sync between our check and taking the lease
+        reason = due_reason(engine, interval_days)
+        if reason is None:
+            return ScheduleOutcome(False, "not due")
+        log.info("scheduled sync: %s", reason)
+        report = sync_all(engine, credentials, trigger=trigger, policy=policy)
+        return ScheduleOutcome(True, reason, report)
+    finally:
+        release_lease(engine, holder)
+
+
+@dataclass(slots=True)
+class SchedulerHandle:
+    """The running scheduler thread; ``stop()`` ends it at its next wake-up."""
+
+    thread: threading.Thread
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Ask the thread to finish and wait up to ``timeout`` seconds."""
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """True while the thread runs."""
+        return self.thread.is_alive()
+
+
+_HANDLES: dict[str, SchedulerHandle] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def start_scheduler(
+    engine: Engine,
+    credentials_provider: CredentialsProvider,
+    interval_days: float = config.SYNC_INTERVAL_DAYS,
+    *,
+    check_every_s: float = DEFAULT_CHECK_EVERY_S,
+    first_check_after_s: float = 30.0,
+) -> SchedulerHandle:
+    """Start the sync thread for ``engine`` unless this process already runs one; return its handle.
+
+    Streamlit re-runs the app script on every interaction: calling this each time is fine.
+    """
+    key = engine.url.render_as_string(hide_password=False)
+    with _HANDLES_LOCK:
+        handle = _HANDLES.get(key)
+        if handle is not None and handle.alive:
+            return handle
+        stop = threading.Event()
+
+        def loop() -> None:
+            wait = first_check_after_s
+            while not stop.wait(wait):
+                wait = check_every_s
+                try:
+                    outcome = run_if_due(engine, credentials_provider, interval_days)
+                    if outcome.ran:
+                        log.info("scheduled sync finished: %s", outcome.report.message if outcome.report else "")
+                except Exception:  # noqa: BLE001 - the thread must survive a bad night (db locked, ...)
+                    log.exception("scheduled sync check failed; trying again in %.0f s", check_every_s)
+
+        thread = threading.Thread(target=loop, name="moodtune-sync-scheduler", daemon=True)
+        handle = SchedulerHandle(thread, stop)
+        _HANDLES[key] = handle
+        thread.start()
+        return handle

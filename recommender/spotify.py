@@ -1,0 +1,362 @@
+"""Talking to the Spotify Web API through spotipy: credentials, auth flows, timeouts and retries.
+
+Credentials come from a mapping (the app passes ``{**os.environ, **st.secrets}``):
+
+* ``SPOTIPY_CLIENT_ID`` + ``SPOTIPY_CLIENT_SECRET`` + ``MOODTUNE_SPOTIFY_REFRESH_TOKEN``: Authorization
+  Code flow, refreshed silently (reads the owner's own and collaborative playlists – what an app in
+  Development Mode may read since February 2026). Get the refresh token once with
+  ``python -m recommender.authorize``.
+* ``SPOTIPY_CLIENT_ID`` + ``MOODTUNE_SPOTIFY_REFRESH_TOKEN`` without a secret: the same through PKCE.
+* ``SPOTIPY_CLIENT_ID`` + ``SPOTIPY_CLIENT_SECRET`` only: client-credentials flow (enough for apps with
+  extended API access, which can read any public playlist).
+
+``MOODTUNE_SPOTIFY_API_URL`` / ``MOODTUNE_SPOTIFY_TOKEN_URL`` point spotipy at another API (tests, proxies).
+
+Retries: spotipy's own retry adapter is switched off, because on 429 it sleeps for the whole
+``Retry-After`` (Spotify sends hours when an app is over its quota), which would freeze a Streamlit
+session. ``SpotifyClient`` waits at most ``RetryPolicy.max_retry_after_s``; a longer wait is raised as
+``RateLimited`` so the sync can defer the rest and say so. 5xx answers and network errors are retried
+with exponential backoff; every request has a timeout.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import requests
+import spotipy
+from spotipy.cache_handler import MemoryCacheHandler
+from spotipy.exceptions import SpotifyException, SpotifyOauthError
+from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth, SpotifyPKCE
+
+import config
+
+log = logging.getLogger(__name__)
+
+SCOPE = "playlist-read-private playlist-read-collaborative"
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8888/callback"
+PAGE_SIZE = 100  # the most Spotify returns per page of playlist items
+
+ENV_CLIENT_ID = "SPOTIPY_CLIENT_ID"
+ENV_CLIENT_SECRET = "SPOTIPY_CLIENT_SECRET"
+ENV_REFRESH_TOKEN = "MOODTUNE_SPOTIFY_REFRESH_TOKEN"
+ENV_REDIRECT_URI = "SPOTIPY_REDIRECT_URI"
+ENV_API_URL = "MOODTUNE_SPOTIFY_API_URL"
+ENV_TOKEN_URL = "MOODTUNE_SPOTIFY_TOKEN_URL"
+
+# OAuth error codes that mean "these credentials are wrong", as opposed to a passing server problem
+_AUTH_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_request", "unsupported_grant_type"}
+
+T = TypeVar("T")
+
+
+class SpotifyError(RuntimeError):
+    """A Spotify request failed; ``str(error)`` is a message for a person."""
+
+
+class SpotifyAuthError(SpotifyError):
+    """Spotify refused the credentials (wrong id/secret, revoked refresh token, expired access)."""
+
+
+class SpotifyUnavailable(SpotifyError):
+    """Spotify kept failing (5xx, timeouts, network) after the retries."""
+
+
+class RateLimited(SpotifyError):
+    """Spotify asked to wait longer than we are willing to (``retry_after_s`` seconds)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PlaylistUnavailable(SpotifyError):
+    """Spotify refused one playlist: 404 (gone / not visible) or 403 (not allowed for this app)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _text(mapping: Mapping[str, Any], key: str) -> str | None:
+    value = mapping.get(key)
+    # st.secrets may hold nested sections; only plain strings are credentials
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SpotifyCredentials:
+    """What the app needs to call Spotify; secrets are kept out of ``repr``."""
+
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    redirect_uri: str = DEFAULT_REDIRECT_URI
+    api_url: str = config.SPOTIFY_API_URL
+    token_url: str = config.SPOTIFY_TOKEN_URL
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> SpotifyCredentials | None:
+        """Read the standard variables from ``mapping``; None when they do not allow any flow.
+
+        A client id is needed, plus a client secret, a refresh token, or both.
+        """
+        client_id = _text(mapping, ENV_CLIENT_ID)
+        secret = _text(mapping, ENV_CLIENT_SECRET)
+        refresh = _text(mapping, ENV_REFRESH_TOKEN)
+        if client_id is None or (secret is None and refresh is None):
+            return None
+        api_url = _text(mapping, ENV_API_URL) or config.SPOTIFY_API_URL
+        return cls(
+            client_id=client_id,
+            client_secret=secret,
+            refresh_token=refresh,
+            redirect_uri=_text(mapping, ENV_REDIRECT_URI) or DEFAULT_REDIRECT_URI,
+            api_url=api_url if api_url.endswith("/") else api_url + "/",
+            token_url=_text(mapping, ENV_TOKEN_URL) or config.SPOTIFY_TOKEN_URL,
+        )
+
+    @property
+    def flow(self) -> str:
+        """'authorization_code', 'pkce' (both via refresh token) or 'client_credentials'."""
+        if self.refresh_token:
+            return "authorization_code" if self.client_secret else "pkce"
+        return "client_credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try: attempts per request, backoff for 5xx/network errors, longest 429 wait."""
+
+    attempts: int = 4
+    backoff_s: float = 0.5
+    backoff_max_s: float = 8.0
+    max_retry_after_s: float = config.SPOTIFY_MAX_RETRY_AFTER_S
+    timeout_s: float = config.SPOTIFY_TIMEOUT_S
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based), doubling each time."""
+        return min(self.backoff_max_s, self.backoff_s * 2 ** (attempt - 1))
+
+
+class _ServerTokenCache(MemoryCacheHandler):
+    """In-memory token cache that keeps the granted scope on refreshed tokens.
+
+    spotipy's PKCE manager drops ``scope`` from refreshed tokens unless the server repeats it, and a
+    token without scope makes spotipy start an interactive login; a server process must never do that.
+    """
+
+    def save_token_to_cache(self, token_info: dict[str, Any]) -> None:
+        if token_info is not None and not token_info.get("scope"):
+            token_info = {**token_info, "scope": SCOPE}
+        super().save_token_to_cache(token_info)
+
+
+def _no_interactive_login(*_args: Any, **_kwargs: Any) -> str:
+    raise SpotifyOauthError(
+        "Spotify asked for an interactive login, which a server cannot do", error="invalid_grant",
+        error_description="the stored refresh token was not accepted",
+    )
+
+
+def make_auth_manager(
+    credentials: SpotifyCredentials, session: requests.Session, timeout_s: float, *, interactive: bool = False
+) -> Any:
+    """The spotipy auth manager for the credentials' flow, talking to ``credentials.token_url``.
+
+    ``interactive=True`` gives a user-login manager with an empty cache (for ``recommender.authorize``);
+    otherwise a refresh token, if any, is used silently and an interactive login is refused.
+    """
+    manager: SpotifyOAuth | SpotifyPKCE | SpotifyClientCredentials
+    if credentials.refresh_token or interactive:
+        # An expired token carrying the refresh token: spotipy refreshes it before the first call.
+        cache = MemoryCacheHandler() if interactive else _ServerTokenCache(
+            token_info={"access_token": "", "token_type": "Bearer", "expires_in": 0, "expires_at": 0,
+                        "refresh_token": credentials.refresh_token, "scope": SCOPE}
+        )
+        if credentials.client_secret:
+            manager = SpotifyOAuth(
+                client_id=credentials.client_id, client_secret=credentials.client_secret,
+                redirect_uri=credentials.redirect_uri, scope=SCOPE, cache_handler=cache,
+                open_browser=interactive, requests_session=session, requests_timeout=timeout_s,
+            )
+        else:
+            manager = SpotifyPKCE(
+                client_id=credentials.client_id, redirect_uri=credentials.redirect_uri, scope=SCOPE,
+                cache_handler=cache, open_browser=interactive, requests_session=session,
+                requests_timeout=timeout_s,
+            )
+        if not interactive:
+            # spotipy falls back to prompting on stdin when it has no usable token: fail instead
+            manager.get_authorization_code = _no_interactive_login  # type: ignore[method-assign]
+    else:
+        manager = SpotifyClientCredentials(
+            client_id=credentials.client_id, client_secret=credentials.client_secret,
+            cache_handler=MemoryCacheHandler(), requests_session=session, requests_timeout=timeout_s,
+        )
+    manager.OAUTH_TOKEN_URL = credentials.token_url  # instance attribute shadows spotipy's constant
+    return manager
+
+
+def create_spotify(credentials: SpotifyCredentials, policy: RetryPolicy | None = None) -> spotipy.Spotify:
+    """A spotipy client for ``credentials`` with a timeout and without spotipy's own retries."""
+    policy = policy or RetryPolicy()
+    # A plain Session retries nothing; spotipy builds a retrying one only when it makes its own.
+    session = requests.Session()
+    client = spotipy.Spotify(
+        auth_manager=make_auth_manager(credentials, session, policy.timeout_s),
+        requests_session=session,
+        requests_timeout=policy.timeout_s,
+        retries=0,
+        status_retries=0,
+    )
+    client.prefix = credentials.api_url
+    return client
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/garbled."""
+    value = (headers or {}).get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class SpotifyClient:
+    """The few Web API calls the sync needs, each with capped 429 handling and 5xx backoff."""
+
+    def __init__(
+        self,
+        credentials: SpotifyCredentials,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.credentials = credentials
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._sp = create_spotify(credentials, self.policy)
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` (a spotipy call), translating and retrying failures.
+
+        ``what`` names the request in error messages ("playlist 37i9...").
+        """
+        policy = self.policy
+        for attempt in range(1, policy.attempts + 1):
+            last = attempt == policy.attempts
+            try:
+                return fn(*args, **kwargs)
+            except SpotifyException as error:
+                status = error.http_status
+                if status == 429:
+                    wait = _retry_after(error.headers)
+                    wait = policy.backoff(attempt) if wait is None else wait
+                    if wait > policy.max_retry_after_s or last:
+                        raise RateLimited(
+                            f"Spotify rate limit while reading {what}: asked to wait {wait:.0f} s "
+                            f"(more than the {policy.max_retry_after_s:.0f} s this app waits); deferred",
+                            wait,
+                        ) from error
+                    log.info("429 on %s: waiting %.1f s (attempt %d)", what, wait, attempt)
+                    self._sleep(wait)
+                elif status == 401:
+                    raise SpotifyAuthError(
+                        f"Spotify refused the access token for {what} (401): check the credentials, or "
+                        "run `python -m recommender.authorize` again for a new refresh token"
+                    ) from error
+                elif status in (403, 404):
+                    raise PlaylistUnavailable(_refusal(what, status, error), status) from error
+                elif status >= 500 and not last:
+                    log.info("%s on %s: retrying (attempt %d)", status, what, attempt)
+                    self._sleep(policy.backoff(attempt))
+                else:
+                    kind = SpotifyUnavailable if status >= 500 else SpotifyError
+                    raise kind(f"Spotify answered {status} for {what}: {_short(error.msg)}") from error
+            except SpotifyOauthError as error:
+                if error.error in _AUTH_ERRORS:
+                    raise SpotifyAuthError(_auth_message(self.credentials, error)) from error
+                if last:
+                    raise SpotifyUnavailable(f"Spotify's token service failed: {error}") from error
+                self._sleep(policy.backoff(attempt))
+            except requests.RequestException as error:
+                if last:
+                    raise SpotifyUnavailable(
+                        f"cannot reach Spotify for {what} after {policy.attempts} attempts: "
+                        f"{type(error).__name__}"
+                    ) from error
+                self._sleep(policy.backoff(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def playlist(self, playlist_id: str) -> dict[str, Any]:
+        """The playlist object (name, snapshot_id, owner, ...)."""
+        return self.call(f"playlist {playlist_id}", self._sp.playlist, playlist_id, additional_types=("track",))
+
+    def playlist_items(self, playlist_id: str) -> Iterator[dict[str, Any]]:
+        """Every item of the playlist, following the pages' ``next`` links."""
+        what = f"the tracks of playlist {playlist_id}"
+        page: dict[str, Any] | None = self.call(
+            what, self._sp.playlist_items, playlist_id, limit=PAGE_SIZE, additional_types=("track",)
+        )
+        while page:
+            yield from page.get("items") or []
+            page = self.call(what, self._sp.next, page) if page.get("next") else None
+
+
+def _short(message: object, limit: int = 200) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _refusal(what: str, status: int, error: SpotifyException) -> str:
+    hint = (
+        "it does not exist or is not visible to this account" if status == 404
+        else "this app may not read it"
+    )
+    # Spotify's editorial playlists have ids starting with 37i9dQZ; new apps lost access in Nov 2024
+    if "37i9dQZ" in what:
+        hint += " (a Spotify-owned playlist: since November 2024 new apps cannot read them; its embed still plays)"
+    elif status == 403:
+        hint += " (since February 2026 a Development Mode app reads only playlists its user owns or collaborates on)"
+    return f"Spotify refused {what} ({status}): {hint}. {_short(error.msg)}"
+
+
+def _auth_message(credentials: SpotifyCredentials, error: SpotifyOauthError) -> str:
+    detail = f"{error.error}: {error.error_description}" if error.error_description else str(error.error)
+    if credentials.refresh_token and error.error == "invalid_grant":
+        return (f"Spotify refused the refresh token ({detail}). It was revoked or belongs to another app: "
+                "run `python -m recommender.authorize` and store the new MOODTUNE_SPOTIFY_REFRESH_TOKEN.")
+    return (f"Spotify refused the app credentials ({detail}). Check SPOTIPY_CLIENT_ID and "
+            "SPOTIPY_CLIENT_SECRET against the app in https://developer.spotify.com/dashboard.")
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """Top-level string values of a Streamlit ``secrets.toml`` ({} if the file does not exist)."""
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
+def load_credentials(secrets_path: Path = config.ROOT / ".streamlit" / "secrets.toml") -> SpotifyCredentials | None:
+    """Credentials for command-line use: the environment overlaid with ``.streamlit/secrets.toml``,
+    the same precedence as the app's ``{**os.environ, **st.secrets}``."""
+    return SpotifyCredentials.from_mapping({**os.environ, **read_secrets_file(secrets_path)})

@@ -1,0 +1,366 @@
+"""Refreshing the emotion playlists from Spotify into the database.
+
+``sync_all`` reads every configured playlist (all pages of its items) and stores it in **one transaction
+per playlist**: the pages are fetched first and written only when all arrived, so a failure midway
+(network, 5xx after retries, a crash) leaves that playlist's previous contents in place. A playlist whose
+``snapshot_id`` has not changed is skipped. Spotify refusing one playlist (403/404) is reported for it and
+the others still sync; a long 429 defers the rest of the run instead of waiting for hours. Each run is
+recorded in ``sync_runs`` (see ``last_sync_runs``).
+
+Audio features are not requested: the Web API no longer gives them to new apps. Tracks the bundled
+catalogue knows keep their features; new ones are placed by their playlist's emotion.
+
+Command line: ``python -m recommender.sync`` (``--help`` for options; exit codes in ``recommender.cli``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+
+from recommender import schema
+from recommender.catalog import artist_key
+from recommender.index import invalidate
+from recommender.spotify import (
+    PlaylistUnavailable,
+    RateLimited,
+    RetryPolicy,
+    SpotifyAuthError,
+    SpotifyClient,
+    SpotifyCredentials,
+    SpotifyError,
+)
+from recommender.tx import read_tx, write_tx
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+
+# per-playlist outcomes
+SYNCED, UNCHANGED, REFUSED, DEFERRED, FAILED = "synced", "unchanged", "refused", "deferred", "failed"
+# run outcomes
+SUCCESS, PARTIAL, RUN_FAILED, NO_CREDENTIALS, RUNNING, INTERRUPTED = (
+    "success", "partial", "failed", "no_credentials", "running", "interrupted",
+)
+COMPLETED_STATUSES: tuple[str, ...] = (SUCCESS, PARTIAL)  # runs that count as "the sync happened"
+
+NO_CREDENTIALS_MESSAGE = (
+    "Spotify sync is not configured: set SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET (and, for your own "
+    "playlists, MOODTUNE_SPOTIFY_REFRESH_TOKEN from `python -m recommender.authorize`) in the environment "
+    "or .streamlit/secrets.toml. Music keeps coming from the database meanwhile."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistSyncResult:
+    """What happened to one playlist: status is synced/unchanged/refused/deferred/failed."""
+
+    playlist_id: str
+    name: str
+    emotions: tuple[str, ...]
+    status: str
+    tracks: int = 0
+    message: str = ""
+    http_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """The outcome of ``sync_all``: status is success/partial/failed/no_credentials."""
+
+    status: str
+    message: str
+    results: list[PlaylistSyncResult] = field(default_factory=list)
+    tracks_upserted: int = 0
+    retry_after_s: float | None = None
+    run_id: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of playlists per outcome (keys: synced, unchanged, refused, deferred, failed)."""
+        found = Counter(r.status for r in self.results)
+        return {key: found.get(key, 0) for key in (SYNCED, UNCHANGED, REFUSED, DEFERRED, FAILED)}
+
+    @property
+    def ok(self) -> bool:
+        """True when every playlist was synced or unchanged."""
+        return self.status == SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """A row of ``sync_runs``: one past sync."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    trigger: str | None
+    playlists_total: int
+    playlists_synced: int
+    playlists_skipped: int
+    playlists_refused: int
+    playlists_deferred: int
+    playlists_failed: int
+    tracks_upserted: int
+    retry_after_s: float | None
+    message: str | None
+    details: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    playlist_id: str
+    name: str
+    emotions: tuple[str, ...]
+    snapshot_id: str | None
+    synced_before: bool
+
+
+def _targets(engine: Engine) -> list[_Target]:
+    p = schema.playlists.c
+    grouped: dict[str, list[Any]] = {}
+    with read_tx(engine, "list playlists to sync") as conn:
+        for row in conn.execute(select(p.id, p.emotion, p.name, p.snapshot_id, p.last_synced).order_by(p.id)):
+            grouped.setdefault(row.id, []).append(row)
+    return [
+        _Target(pid, rows[0].name, tuple(sorted(r.emotion for r in rows)), rows[0].snapshot_id,
+                any(r.last_synced is not None for r in rows))
+        for pid, rows in grouped.items()
+    ]
+
+
+def _image_url(album: dict[str, Any]) -> str | None:
+    images = [img for img in album.get("images") or [] if img.get("url")]
+    if not images:
+        return None
+    # the one nearest 300 px wide: sharp in a table, far smaller than the 640 px cover
+    return min(images, key=lambda img: abs((img.get("width") or 300) - 300))["url"]
+
+
+def track_row(track: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """A ``tracks`` row from a Web API track object; None for local files, episodes and id-less items."""
+    if not track or track.get("type", "track") != "track" or not track.get("id") or track.get("is_local"):
+        return None
+    artists = ", ".join(a.get("name", "") for a in track.get("artists") or [] if a.get("name")) or "Unknown artist"
+    album = track.get("album") or {}
+    return {
+        "id": track["id"],
+        "name": track.get("name") or "(untitled)",
+        "artists": artists,
+        "primary_artist": artist_key(artists),
+        "album": album.get("name") or "",
+        "duration_ms": track.get("duration_ms"),
+        # since February 2026 Development Mode apps may not get popularity: None keeps the known value
+        "popularity": track.get("popularity"),
+        "image_url": _image_url(album),
+        "source": "spotify",
+        "updated_at": now,
+    }
+
+
+def _store(engine: Engine, target: _Target, meta: dict[str, Any], items: Iterable[dict[str, Any]]) -> int:
+    """Replace the playlist's tracks in one transaction; return how many distinct tracks it now has."""
+    now = schema.utcnow()
+    ordered: list[str] = []
+    rows: dict[str, dict[str, Any]] = {}
+    for entry in items:
+        # the February 2026 API renamed playlist items' "track" to "item"; accept both
+        row = track_row(entry.get("item") or entry.get("track") or {}, now)
+        if row is not None:
+            ordered.append(row["id"])
+            rows.setdefault(row["id"], row)
+    pt = schema.playlist_tracks
+    with write_tx(engine, f"store playlist {target.playlist_id}") as conn:
+        schema.upsert(
+            conn, schema.tracks, list(rows.values()), ["id"],
+            update=("name", "artists", "primary_artist", "album", "duration_ms", "popularity", "image_url",
+                    "updated_at"),
+            keep_known=("duration_ms", "popularity", "image_url"),
+        )
+        conn.execute(delete(pt).where(pt.c.playlist_id == target.playlist_id))
+        if ordered:
+            conn.execute(pt.insert(), [
+                {"playlist_id": target.playlist_id, "track_id": tid, "position": pos}
+                for pos, tid in enumerate(ordered)
+            ])
+        conn.execute(
+            schema.playlists.update().where(schema.playlists.c.id == target.playlist_id).values(
+                name=meta.get("name") or target.name, snapshot_id=meta.get("snapshot_id"),
+                last_synced=now, track_count=len(ordered),
+            )
+        )
+        schema.bump_data_version(conn)
+    return len(rows)
+
+
+def _mark_unchanged(engine: Engine, target: _Target, meta: dict[str, Any]) -> None:
+    with write_tx(engine, f"update playlist {target.playlist_id}") as conn:
+        conn.execute(
+            schema.playlists.update().where(schema.playlists.c.id == target.playlist_id).values(
+                name=meta.get("name") or target.name, last_synced=schema.utcnow()
+            )
+        )
+        schema.bump_data_version(conn)
+
+
+def _sync_one(engine: Engine, client: SpotifyClient, target: _Target) -> PlaylistSyncResult:
+    meta = client.playlist(target.playlist_id)
+    name = meta.get("name") or target.name
+    if target.synced_before and meta.get("snapshot_id") and meta.get("snapshot_id") == target.snapshot_id:
+        _mark_unchanged(engine, target, meta)
+        return PlaylistSyncResult(target.playlist_id, name, target.emotions, UNCHANGED,
+                                  message="unchanged since the last sync (same snapshot)")
+    # fetch every page before writing anything: a failure here leaves the stored copy untouched
+    items = list(client.playlist_items(target.playlist_id))
+    count = _store(engine, target, meta, items)
+    return PlaylistSyncResult(target.playlist_id, name, target.emotions, SYNCED, tracks=count,
+                              message=f"{count} tracks")
+
+
+def _run_status(results: list[PlaylistSyncResult]) -> str:
+    good = sum(r.status in (SYNCED, UNCHANGED) for r in results)
+    if good == len(results):
+        return SUCCESS
+    return PARTIAL if good else RUN_FAILED
+
+
+def _summary(status: str, results: list[PlaylistSyncResult], tracks: int, abort: str | None) -> str:
+    if abort:
+        return abort
+    if not results:
+        return "No playlists are configured; nothing to sync."
+    counts = Counter(r.status for r in results)
+    parts = [f"{counts[k]} {k}" for k in (SYNCED, UNCHANGED, REFUSED, DEFERRED, FAILED) if counts[k]]
+    problems = [f"{r.name}: {r.message}" for r in results if r.status in (REFUSED, DEFERRED, FAILED)]
+    text = f"Sync {status}: {', '.join(parts)} ({tracks} tracks stored)."
+    return text + ("\n" + "\n".join(problems) if problems else "")
+
+
+def _start_run(engine: Engine, trigger: str, total: int) -> tuple[int, datetime]:
+    started = schema.utcnow()
+    with write_tx(engine, "record the sync run") as conn:
+        run_id = conn.execute(
+            schema.sync_runs.insert().values(started_at=started, status=RUNNING, trigger=trigger,
+                                             playlists_total=total)
+        ).inserted_primary_key[0]
+    return int(run_id), started
+
+
+def _finish_run(engine: Engine, run_id: int, report: SyncReport) -> None:
+    counts = report.counts
+    with write_tx(engine, "record the sync run") as conn:
+        conn.execute(
+            schema.sync_runs.update().where(schema.sync_runs.c.id == run_id).values(
+                finished_at=report.finished_at, status=report.status, message=report.message,
+                playlists_synced=counts[SYNCED], playlists_skipped=counts[UNCHANGED],
+                playlists_refused=counts[REFUSED], playlists_deferred=counts[DEFERRED],
+                playlists_failed=counts[FAILED], tracks_upserted=report.tracks_upserted,
+                retry_after_s=report.retry_after_s,
+                details=json.dumps([asdict(r) for r in report.results]),
+            )
+        )
+
+
+def sync_all(
+    engine: Engine,
+    credentials: SpotifyCredentials | None,
+    progress: Progress | None = None,
+    *,
+    trigger: str = "manual",
+    policy: RetryPolicy | None = None,
+) -> SyncReport:
+    """Refresh every configured playlist from Spotify; see the module docstring for the guarantees.
+
+    ``progress(fraction, message)`` is called before each playlist and once at the end. Without
+    credentials nothing is contacted and the report's status is ``no_credentials`` with a message saying
+    how to configure them. Raises ``DatabaseUnavailable`` only if the database cannot record the run.
+    """
+    def tell(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(min(1.0, max(0.0, fraction)), message)
+
+    if credentials is None:
+        tell(1.0, NO_CREDENTIALS_MESSAGE)
+        return SyncReport(NO_CREDENTIALS, NO_CREDENTIALS_MESSAGE)
+
+    targets = _targets(engine)
+    run_id, started = _start_run(engine, trigger, len(targets))
+    results: list[PlaylistSyncResult] = []
+    retry_after: float | None = None
+    abort: str | None = None
+    status = INTERRUPTED
+    try:
+        client = SpotifyClient(credentials, policy)
+        for i, target in enumerate(targets):
+            tell(i / max(len(targets), 1), f"Syncing {target.name} ({i + 1}/{len(targets)})")
+            if retry_after is not None:
+                results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
+                                                  message=f"deferred: rate limited for {retry_after:.0f} s"))
+                continue
+            try:
+                results.append(_sync_one(engine, client, target))
+            except PlaylistUnavailable as error:
+                results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, REFUSED,
+                                                  message=str(error), http_status=error.status))
+            except RateLimited as error:
+                retry_after = error.retry_after_s
+                results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
+                                                  message=str(error), http_status=429))
+            except SpotifyAuthError as error:
+                # every further request would be refused the same way
+                results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, FAILED,
+                                                  message=str(error)))
+                abort = str(error)
+                break
+            except Exception as error:  # noqa: BLE001 - one playlist's failure must not stop the others
+                log.exception("sync of playlist %s failed", target.playlist_id)
+                message = str(error) if isinstance(error, SpotifyError) else f"{type(error).__name__}: {error}"
+                results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, FAILED,
+                                                  message=message))
+        status = RUN_FAILED if abort else _run_status(results)
+    finally:
+        tracks = sum(r.tracks for r in results)
+        report = SyncReport(
+            status=status, message=_summary(status, results, tracks, abort), results=results,
+            tracks_upserted=tracks, retry_after_s=retry_after, run_id=run_id, started_at=schema.as_utc(started),
+            finished_at=schema.as_utc(schema.utcnow()),
+        )
+        _finish_run(engine, run_id, report)
+        invalidate(engine)
+    tell(1.0, report.message)
+    return report
+
+
+def last_sync_runs(engine: Engine, limit: int = 10) -> list[SyncRun]:
+    """The most recent sync runs, newest first."""
+    s = schema.sync_runs.c
+    with read_tx(engine, "read the sync history") as conn:
+        rows = conn.execute(select(schema.sync_runs).order_by(s.started_at.desc(), s.id.desc()).limit(limit))
+        return [
+            SyncRun(
+                id=r.id, started_at=schema.as_utc(r.started_at) or r.started_at,
+                finished_at=schema.as_utc(r.finished_at), status=r.status, trigger=r.trigger,
+                playlists_total=r.playlists_total, playlists_synced=r.playlists_synced,
+                playlists_skipped=r.playlists_skipped, playlists_refused=r.playlists_refused,
+                playlists_deferred=r.playlists_deferred, playlists_failed=r.playlists_failed,
+                tracks_upserted=r.tracks_upserted, retry_after_s=r.retry_after_s, message=r.message,
+                details=json.loads(r.details) if r.details else [],
+            )
+            for r in rows
+        ]
+
+
+if __name__ == "__main__":
+    from recommender.cli import sync_main
+
+    raise SystemExit(sync_main())
