@@ -68,10 +68,11 @@ class TrackIndex:
     tempo: np.ndarray
     duration_ms: np.ndarray
     artist_codes: np.ndarray  # int, equal for the same first artist
-    points: np.ndarray  # (N, 2) rank-normalised valence/energy; imputed for playlist-only tracks; NaN if unplaceable
-    imputed: np.ndarray  # bool: the point came from playlist emotions, not audio features
-    nearest_emotion: np.ndarray  # int index into EMOTIONS, -1 when unplaceable
+    points: np.ndarray  # (N, 2) rank-normalised valence/energy; NaN without audio features
+    has_features: np.ndarray  # bool
+    nearest_emotion: np.ndarray  # int index into EMOTIONS of the nearest point, -1 without features
     members: dict[str, np.ndarray]  # emotion -> bool mask of tracks in its playlists
+    featureless_members: dict[str, np.ndarray]  # emotion -> members without audio features
     playlists: dict[str, list[Playlist]]
     seed_songs: dict[str, list[SeedSong]]
     haystack: list[str]  # "name artists album", case-folded, for search
@@ -153,25 +154,16 @@ def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
         if emotion in EMOTIONS and track_id in row_of:
             members.setdefault(emotion, np.zeros(n, dtype=bool))[row_of[track_id]] = True
 
-    # Tracks without audio features still get a place: the mean point of the emotions whose playlists
-    # hold them (the API no longer gives new apps audio features, so synced tracks often lack them).
-    imputed = np.isnan(points[:, 0]) | np.isnan(points[:, 1]) if n else np.zeros(0, dtype=bool)
-    if n and imputed.any():
-        sums, counts = np.zeros((n, 2)), np.zeros(n)
-        for emotion, mask in members.items():
-            p = moods.points[emotion]
-            sums[mask] += (p.valence, p.energy)
-            counts[mask] += 1
-        fill = imputed & (counts > 0)
-        points[fill] = sums[fill] / counts[fill, None]
-        imputed = fill  # the rest stay NaN: nothing says where they belong
+    # Tracks without audio features (most tracks a sync brings: the API no longer gives new apps audio
+    # features) belong to the emotions of the playlists holding them; selection places them there.
+    has_features = ~(np.isnan(points[:, 0]) | np.isnan(points[:, 1])) if n else np.zeros(0, dtype=bool)
+    featureless_members = {emotion: mask & ~has_features for emotion, mask in members.items()}
 
     emotion_points = np.array([(moods.points[e].valence, moods.points[e].energy) for e in EMOTIONS])
     nearest = np.full(n, -1, dtype=np.int64)
-    placeable = ~np.isnan(points[:, 0]) if n else np.zeros(0, dtype=bool)
-    if placeable.any():
-        d = ((points[placeable, None, :] - emotion_points[None, :, :]) ** 2).sum(axis=2)
-        nearest[placeable] = d.argmin(axis=1)
+    if has_features.any():
+        d = ((points[has_features, None, :] - emotion_points[None, :, :]) ** 2).sum(axis=2)
+        nearest[has_features] = d.argmin(axis=1)
 
     _, artist_codes = np.unique([r.primary_artist or r.artists.casefold() for r in rows] or [""],
                                 return_inverse=True)
@@ -193,8 +185,8 @@ def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
         albums=[r.album for r in rows], image_urls=[r.image_url for r in rows], popularity=popularity,
         valence=valence, energy=energy, danceability=_floats([r.danceability for r in rows]),
         tempo=_floats([r.tempo for r in rows]), duration_ms=_floats([r.duration_ms for r in rows]),
-        artist_codes=np.asarray(artist_codes[:n], dtype=np.int64), points=points, imputed=imputed,
-        nearest_emotion=nearest, members=members, playlists=_load_playlists(conn), seed_songs=seed_songs,
+        artist_codes=np.asarray(artist_codes[:n], dtype=np.int64), points=points, has_features=has_features,
+        nearest_emotion=nearest, members=members, featureless_members=featureless_members, playlists=_load_playlists(conn), seed_songs=seed_songs,
         haystack=[f"{r.name} {r.artists} {r.album}".casefold() for r in rows], browse_rank=browse_rank,
         row_of=row_of,
     )

@@ -208,8 +208,14 @@ def _v2_sync_bookkeeping(conn: Connection) -> None:
         [("primary_artist", "TEXT"), ("genre", "TEXT"), ("acousticness", "FLOAT"),
          ("mood", "VARCHAR(16)"), ("source", "VARCHAR(16)")],
     )
-    # backfill so "no artist twice" works for rows written by version 1
-    conn.execute(text("UPDATE tracks SET primary_artist = lower(artists) WHERE primary_artist IS NULL"))
+    # backfill so "no artist twice" works for rows written by version 1 (the first artist, case-folded;
+    # done in Python because splitting strings differs between SQL dialects)
+    rows = conn.execute(text("SELECT id, artists FROM tracks WHERE primary_artist IS NULL")).all()
+    if rows:
+        conn.execute(
+            text("UPDATE tracks SET primary_artist = :key WHERE id = :id"),
+            [{"id": r.id, "key": r.artists.split(",")[0].strip().casefold()} for r in rows],
+        )
     _add_columns(
         conn,
         "playlists",

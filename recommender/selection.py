@@ -12,13 +12,15 @@ Rules common to both: distances are compared in steps of ``TIE_STEP`` and, withi
 tracks win (popularity is the tie-breaker, never a pull away from the mood); no artist appears twice;
 ids in ``exclude`` (tracks already shown this session) come last, used only when the pool runs out;
 each track's distance gets a random nudge of up to ``VARIETY`` so repeated calls differ, while a fixed
-``seed`` makes the result repeatable. Tracks without audio features are placed at the emotion of the
-playlists holding them (``index.build_index``) with an ``IMPUTED_PENALTY``, so they mix in with close
-tracks instead of crowding out tracks whose features are known to fit.
+``seed`` makes the result repeatable. Tracks without audio features (most of what a sync brings, since
+the API stopped giving features to new apps) count as sitting exactly on the point of the emotion whose
+playlist holds them; at most ``PLAYLIST_ONLY_SHARE`` of a list is such tracks, so a large synced
+playlist cannot push out the tracks whose features are known to fit.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 
 import numpy as np
@@ -30,7 +32,7 @@ from recommender.moods import MoodMap, MoodPoint, check_mode, default_moods, nor
 
 VARIETY: float = 0.05
 TIE_STEP: float = 0.01
-IMPUTED_PENALTY: float = 0.08
+PLAYLIST_ONLY_SHARE: float = 0.3
 EXCLUDED_PENALTY: float = 10.0  # larger than any distance in the unit square: excluded go last
 SEED_SONGS: int = 5
 # candidates examined per pick; artist clashes beyond this many are rare, and a full pass follows if not
@@ -64,12 +66,8 @@ def recommend(
     index = get_index(engine, moods)
     rng = np.random.default_rng(seed)
 
-    base = _base_penalty(index, exclude, rng)
-    start = moods.point(emotion)
-    if mode == "match":
-        rows = _pick_match(index, start, base, n)
-    else:
-        rows = _pick_lift(index, start, moods.lift_target, base, n)
+    pool = _Pool(index, emotion, moods.point(emotion), exclude, rng, n)
+    rows = pool.match() if mode == "match" else pool.lift(moods.lift_target)
 
     songs = index.seed_songs.get(emotion, [])
     chosen_songs = sorted(rng.choice(len(songs), size=min(seed_songs, len(songs)), replace=False)) if songs else []
@@ -82,71 +80,88 @@ def recommend(
     )
 
 
-def _base_penalty(index: TrackIndex, exclude: Collection[str], rng: np.random.Generator) -> np.ndarray:
-    """Per-track amount added to every distance: variety nudge, imputed/excluded penalties, inf if unplaceable."""
-    n = len(index.ids)
-    penalty = rng.uniform(0.0, VARIETY, size=n)
-    penalty[index.imputed] += IMPUTED_PENALTY
-    if exclude:
-        penalty[index.rows_of(exclude)] += EXCLUDED_PENALTY
-    penalty[np.isnan(index.points[:, 0])] = np.inf
-    return penalty
-
-
-def _ranked(index: TrackIndex, score: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` best scores, ordered by (distance step, most popular first)."""
-    k = min(k, len(score))
-    if k <= 0:
-        return np.empty(0, dtype=np.int64)
-    rows = np.argpartition(score, k - 1)[:k] if k < len(score) else np.arange(len(score))
-    rows = rows[np.isfinite(score[rows])]
-    popularity = np.nan_to_num(index.popularity[rows], nan=0.0)
-    order = np.lexsort((-popularity, np.floor(score[rows] / TIE_STEP)))
-    return rows[order]
-
-
 def _distance(index: TrackIndex, point: MoodPoint) -> np.ndarray:
     dv = index.points[:, 0] - point.valence
     de = index.points[:, 1] - point.energy
     return np.sqrt(dv * dv + de * de)
 
 
-def _pick_match(index: TrackIndex, point: MoodPoint, base: np.ndarray, n: int) -> list[int]:
-    if n == 0:
-        return []
-    score = _distance(index, point) + base
-    picked: list[int] = []
-    artists: set[int] = set()
-    k = max(_SHORTLIST, 4 * n)
-    while True:
-        for row in _ranked(index, score, k):
-            code = int(index.artist_codes[row])
-            if code not in artists and row not in picked:
+class _Pool:
+    """The candidates for one request: who may be picked, at what extra cost, and how many
+    featureless playlist tracks the list may hold."""
+
+    def __init__(self, index: TrackIndex, emotion: str, start: MoodPoint, exclude: Collection[str],
+                 rng: np.random.Generator, n: int) -> None:
+        self.index, self.start, self.n = index, start, n
+        size = len(index.ids)
+        self.featureless = index.featureless_members.get(emotion, np.zeros(size, dtype=bool))
+        self.cap = math.ceil(n * PLAYLIST_ONLY_SHARE) if self.featureless.any() else 0
+        # the variety nudge, excluded tracks last, and tracks that cannot be placed never
+        penalty = rng.uniform(0.0, VARIETY, size=size)
+        if exclude:
+            penalty[index.rows_of(exclude)] += EXCLUDED_PENALTY
+        penalty[~(index.has_features | self.featureless)] = np.inf
+        self.penalty = penalty
+
+    def score(self, point: MoodPoint) -> np.ndarray:
+        """Distance to ``point`` plus penalties; featureless playlist tracks sit at the emotion's point."""
+        distance = np.nan_to_num(_distance(self.index, point), nan=0.0)
+        distance[self.featureless] = math.hypot(self.start.valence - point.valence, self.start.energy - point.energy)
+        return distance + self.penalty
+
+    def ranked(self, score: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the ``k`` best finite scores, ordered by (distance step, most popular first)."""
+        k = min(k, len(score))
+        if k <= 0:
+            return np.empty(0, dtype=np.int64)
+        rows = np.argpartition(score, k - 1)[:k] if k < len(score) else np.arange(len(score))
+        rows = rows[np.isfinite(score[rows])]
+        popularity = np.nan_to_num(self.index.popularity[rows], nan=0.0)
+        return rows[np.lexsort((-popularity, np.floor(score[rows] / TIE_STEP)))]
+
+    def match(self) -> list[int]:
+        """The nearest tracks to the emotion's point, one per artist."""
+        if self.n == 0:
+            return []
+        score = self.score(self.start)
+        k = max(_SHORTLIST, 4 * self.n)
+        while True:
+            picked: list[int] = []
+            artists: set[int] = set()
+            featureless = 0
+            for row in self.ranked(score, k):
+                code = int(self.index.artist_codes[row])
+                if code in artists or (self.featureless[row] and featureless >= self.cap):
+                    continue
                 artists.add(code)
+                featureless += int(self.featureless[row])
                 picked.append(int(row))
-                if len(picked) == n:
+                if len(picked) == self.n:
                     return picked
-        if k >= len(score):  # every candidate seen: fewer distinct artists than n
-            return picked
-        picked, artists, k = [], set(), len(score)
+            if k >= len(score):  # every candidate seen: fewer distinct artists than n
+                return picked
+            k = len(score)
 
-
-def _pick_lift(index: TrackIndex, start: MoodPoint, target: MoodPoint, base: np.ndarray, n: int) -> list[int]:
-    score_base = base.copy()
-    used_artists = np.zeros(int(index.artist_codes.max(initial=-1)) + 1, dtype=bool)
-    picked: list[int] = []
-    for step in range(n):
-        t = step / (n - 1) if n > 1 else 0.0
-        waypoint = MoodPoint(
-            start.valence + (target.valence - start.valence) * t,
-            start.energy + (target.energy - start.energy) * t,
-        )
-        score = _distance(index, waypoint) + score_base
-        score[used_artists[index.artist_codes]] = np.inf
-        ranked = _ranked(index, score, _SHORTLIST)
-        if len(ranked) == 0:
-            break  # no artist left
-        row = int(ranked[0])
-        picked.append(row)
-        used_artists[index.artist_codes[row]] = True
-    return picked
+    def lift(self, target: MoodPoint) -> list[int]:
+        """One track per waypoint on the line from the emotion's point to ``target``."""
+        used_artists = np.zeros(int(self.index.artist_codes.max(initial=-1)) + 1, dtype=bool)
+        picked: list[int] = []
+        featureless = 0
+        for step in range(self.n):
+            t = step / (self.n - 1) if self.n > 1 else 0.0
+            waypoint = MoodPoint(
+                self.start.valence + (target.valence - self.start.valence) * t,
+                self.start.energy + (target.energy - self.start.energy) * t,
+            )
+            score = self.score(waypoint)
+            score[used_artists[self.index.artist_codes]] = np.inf
+            if featureless >= self.cap:
+                score[self.featureless] = np.inf
+            ranked = self.ranked(score, _SHORTLIST)
+            if len(ranked) == 0:
+                break  # no artist left
+            row = int(ranked[0])
+            picked.append(row)
+            used_artists[self.index.artist_codes[row]] = True
+            featureless += int(self.featureless[row])
+        return picked
