@@ -61,7 +61,7 @@ def due_reason(engine: Engine, interval_days: float, now: datetime | None = None
         ).scalar()
         latest = conn.execute(
             select(s.finished_at, s.retry_after_s).where(s.finished_at.is_not(None))
-            .order_by(s.finished_at.desc()).limit(1)
+            .order_by(s.id.desc()).limit(1)
         ).first()
     if last_done is None:
         return "no completed sync yet"

@@ -56,6 +56,16 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture(scope="session")
+def shared_engine(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One engine for tests that only read: the selection index is built once for all of them."""
+    path = tmp_path_factory.mktemp("shared") / "moodtune.db"
+    shutil.copyfile(template_db, path)
+    eng = open_engine(f"sqlite:///{path}")
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture
 def fake_spotify() -> Iterator[FakeSpotify]:
     """A fake Spotify Web API on 127.0.0.1, fresh for each test."""

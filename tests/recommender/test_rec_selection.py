@@ -34,8 +34,8 @@ def _distances(points: np.ndarray, point: MoodPoint) -> np.ndarray:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("emotion", EMOTIONS)
-def test_every_emotion_gives_valid_diverse_tracks(engine, emotion, mode):
-    rec = recommend(engine, emotion, mode, n=12, seed=7)
+def test_every_emotion_gives_valid_diverse_tracks(shared_engine, emotion, mode):
+    rec = recommend(shared_engine, emotion, mode, n=12, seed=7)
 
     assert rec.emotion == emotion and rec.mode == mode
     assert len(rec.tracks) == 12
@@ -53,28 +53,28 @@ def test_every_emotion_gives_valid_diverse_tracks(engine, emotion, mode):
 
 
 @pytest.mark.parametrize("emotion", EMOTIONS)
-def test_match_is_near_the_emotion_and_nearest_first(engine, emotion):
+def test_match_is_near_the_emotion_and_nearest_first(shared_engine, emotion):
     point = default_moods().point(emotion)
-    rec = recommend(engine, emotion, "match", n=10, seed=3)
-    dist = _distances(_points(engine, rec.tracks), point)
+    rec = recommend(shared_engine, emotion, "match", n=10, seed=3)
+    dist = _distances(_points(shared_engine, rec.tracks), point)
 
-    everything = get_index(engine).points
+    everything = get_index(shared_engine).points
     typical = np.median(_distances(everything[~np.isnan(everything[:, 0])], point))
     assert dist.max() < 0.15 < typical  # close to the point, unlike the catalogue at large
     assert dist[:3].mean() <= dist[-3:].mean() + 0.05  # the nudge for variety is at most 0.05
 
 
-def test_happy_music_is_happier_than_sad_music(engine):
-    happy = recommend(engine, "happy", n=20, seed=1).tracks
-    sad = recommend(engine, "sad", n=20, seed=1).tracks
+def test_happy_music_is_happier_than_sad_music(shared_engine):
+    happy = recommend(shared_engine, "happy", n=20, seed=1).tracks
+    sad = recommend(shared_engine, "sad", n=20, seed=1).tracks
     assert statistics.mean(t.valence for t in happy) > statistics.mean(t.valence for t in sad) + 0.4
 
 
 @pytest.mark.parametrize("emotion", EMOTIONS)
-def test_lift_moves_from_the_emotion_toward_the_target(engine, emotion):
+def test_lift_moves_from_the_emotion_toward_the_target(shared_engine, emotion):
     moods = default_moods()
-    rec = recommend(engine, emotion, "lift", n=10, seed=11)
-    points = _points(engine, rec.tracks)
+    rec = recommend(shared_engine, emotion, "lift", n=10, seed=11)
+    points = _points(shared_engine, rec.tracks)
     to_target = _distances(points, moods.lift_target)
     to_start = _distances(points, moods.point(emotion))
 
@@ -84,12 +84,12 @@ def test_lift_moves_from_the_emotion_toward_the_target(engine, emotion):
     assert rank_corr < -0.8  # ordered toward the target, not just ending there
 
 
-def test_seed_makes_it_repeatable_and_default_varies(engine):
+def test_seed_makes_it_repeatable_and_default_varies(shared_engine):
     ids = lambda rec: [t.id for t in rec.tracks]  # noqa: E731
     for mode in MODES:
-        assert ids(recommend(engine, "fear", mode, seed=5)) == ids(recommend(engine, "fear", mode, seed=5))
-        assert ids(recommend(engine, "fear", mode, seed=5)) != ids(recommend(engine, "fear", mode, seed=6))
-    unseeded = {tuple(ids(recommend(engine, "neutral"))) for _ in range(3)}
+        assert ids(recommend(shared_engine, "fear", mode, seed=5)) == ids(recommend(shared_engine, "fear", mode, seed=5))
+        assert ids(recommend(shared_engine, "fear", mode, seed=5)) != ids(recommend(shared_engine, "fear", mode, seed=6))
+    unseeded = {tuple(ids(recommend(shared_engine, "neutral"))) for _ in range(3)}
     assert len(unseeded) == 3
 
 
@@ -137,22 +137,22 @@ def test_tracks_without_features_appear_through_their_playlist(engine):
     assert set(new_ids) <= {t.id for t in search_tracks(engine, "song", emotion="sad", limit=500)}
 
 
-def test_bad_arguments_are_value_errors(engine):
+def test_bad_arguments_are_value_errors(shared_engine):
     with pytest.raises(ValueError, match="unknown emotion"):
-        recommend(engine, "bored")
+        recommend(shared_engine, "bored")
     with pytest.raises(ValueError, match="unknown mode"):
-        recommend(engine, "happy", "shuffle")
-    assert recommend(engine, "Fearful", n=3, seed=1).emotion == "fear"  # the prototype's names work
-    assert recommend(engine, "happy", n=0).tracks == []
+        recommend(shared_engine, "happy", "shuffle")
+    assert recommend(shared_engine, "Fearful", n=3, seed=1).emotion == "fear"  # the prototype's names work
+    assert recommend(shared_engine, "happy", n=0).tracks == []
 
 
-def test_mood_points_are_configurable(tmp_path, engine):
+def test_mood_points_are_configurable(tmp_path, shared_engine):
     path = tmp_path / "moods.json"
     path.write_text(json.dumps({"sad": [0.9, 0.9], "lift_target": [0.1, 0.1]}))
     moods = load_moods(path)
     assert moods.point("sad") == MoodPoint(0.9, 0.9) and moods.point("happy") == default_moods().point("happy")
-    loud = recommend(engine, "sad", n=10, seed=2, moods=moods).tracks
-    quiet = recommend(engine, "sad", n=10, seed=2).tracks
+    loud = recommend(shared_engine, "sad", n=10, seed=2, moods=moods).tracks
+    quiet = recommend(shared_engine, "sad", n=10, seed=2).tracks
     assert statistics.mean(t.energy for t in loud) > statistics.mean(t.energy for t in quiet) + 0.2
     path.write_text(json.dumps({"sad": [2, 0]}))
     with pytest.raises(ValueError, match="within"):
@@ -160,17 +160,17 @@ def test_mood_points_are_configurable(tmp_path, engine):
     assert isinstance(load_moods(None), MoodMap)
 
 
-def test_search_and_count_page_through_the_same_rows(engine):
-    total = count_tracks(engine, "love")
-    pages = [search_tracks(engine, "love", limit=50, offset=o) for o in range(0, total + 50, 50)]
+def test_search_and_count_page_through_the_same_rows(shared_engine):
+    total = count_tracks(shared_engine, "love")
+    pages = [search_tracks(shared_engine, "love", limit=50, offset=o) for o in range(0, total + 50, 50)]
     found = [t for page in pages for t in page]
     assert len(found) == total > 50
     assert all("love" in f"{t.name} {t.artists} {t.album}".lower() for t in found)
     popularity = [t.popularity or 0 for t in found]
     assert popularity == sorted(popularity, reverse=True)
-    per_emotion = sum(count_tracks(engine, emotion=e) for e in EMOTIONS)
-    assert per_emotion == count_tracks(engine)  # each catalogue track is nearest to exactly one emotion
-    sad = search_tracks(engine, emotion="sad", limit=20)
+    per_emotion = sum(count_tracks(shared_engine, emotion=e) for e in EMOTIONS)
+    assert per_emotion == count_tracks(shared_engine)  # each catalogue track is nearest to exactly one emotion
+    sad = search_tracks(shared_engine, emotion="sad", limit=20)
     assert statistics.mean(t.valence for t in sad) < 0.4
 
 
@@ -180,12 +180,12 @@ def test_rank_normalise_handles_ties_and_missing():
     assert out[2] == 0.0 and out[4] == 1.0 and out[0] == out[3] == pytest.approx(0.5)
 
 
-def test_recommendation_is_fast_from_the_index(engine):
-    recommend(engine, "happy")  # builds the index
+def test_recommendation_is_fast_from_the_index(shared_engine):
+    recommend(shared_engine, "happy")  # builds the index
     timings = []
     for i in range(50):
         started = time.perf_counter()
-        recommend(engine, EMOTIONS[i % 7], MODES[i % 2])
+        recommend(shared_engine, EMOTIONS[i % 7], MODES[i % 2])
         timings.append(time.perf_counter() - started)
     # the budget is 5 ms (bench/recommender.py measures it); allow for a busy test machine
     assert statistics.median(timings) < 0.025
