@@ -70,6 +70,9 @@ class TrackIndex:
     artist_codes: np.ndarray  # int, equal for the same first artist
     points: np.ndarray  # (N, 2) rank-normalised valence/energy; NaN without audio features
     has_features: np.ndarray  # bool
+    valence_rank: np.ndarray  # points' columns as contiguous arrays, 0 where unknown (for selection)
+    energy_rank: np.ndarray
+    popularity_or_zero: np.ndarray
     nearest_emotion: np.ndarray  # int index into EMOTIONS of the nearest point, -1 without features
     members: dict[str, np.ndarray]  # emotion -> bool mask of tracks in its playlists
     featureless_members: dict[str, np.ndarray]  # emotion -> members without audio features
@@ -186,6 +189,9 @@ def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
         valence=valence, energy=energy, danceability=_floats([r.danceability for r in rows]),
         tempo=_floats([r.tempo for r in rows]), duration_ms=_floats([r.duration_ms for r in rows]),
         artist_codes=np.asarray(artist_codes[:n], dtype=np.int64), points=points, has_features=has_features,
+        valence_rank=np.ascontiguousarray(np.nan_to_num(points[:, 0])),
+        energy_rank=np.ascontiguousarray(np.nan_to_num(points[:, 1])),
+        popularity_or_zero=np.nan_to_num(popularity),
         nearest_emotion=nearest, members=members, featureless_members=featureless_members, playlists=_load_playlists(conn), seed_songs=seed_songs,
         haystack=[f"{r.name} {r.artists} {r.album}".casefold() for r in rows], browse_rank=browse_rank,
         row_of=row_of,
