@@ -1,0 +1,16 @@
+"""Moodtune's music side: the song database, choosing music for an emotion, and the Spotify sync.
+
+Modules (the app imports from these directly; nothing here imports Streamlit):
+
+* ``db`` – ``get_engine()``: the SQLite/SQLAlchemy database, upgraded and seeded on first use.
+* ``selection`` – ``recommend()``: playlists + tracks for an emotion, "match" or "lift" mode.
+* ``moods`` – where each emotion sits in valence/energy space (the one mapping; configurable).
+* ``playlists`` – emotion playlists: list/add/remove, ``parse_playlist_id()``.
+* ``catalog`` – the bundled catalogue; ``search_tracks()`` / ``count_tracks()`` for browsing.
+* ``spotify`` – credentials and the spotipy client (timeouts, capped 429 handling, 5xx backoff).
+* ``sync`` – ``sync_all()`` / ``last_sync_runs()``; ``python -m recommender.sync``.
+* ``scheduler`` – ``start_scheduler()`` / ``run_if_due()``: the weekly sync with a lease row.
+* ``authorize`` – ``python -m recommender.authorize``: one-time login that prints the refresh token.
+* ``models`` – the values that travel: ``Track``, ``SeedSong``, ``Playlist``, ``Recommendation``.
+* ``errors`` – ``DatabaseUnavailable`` (show its message to the user).
+"""

@@ -25,7 +25,14 @@ import requests
 import spotipy
 from spotipy.exceptions import SpotifyOauthError
 
-from recommender.spotify import SCOPE, SpotifyCredentials, create_spotify, load_credentials, make_auth_manager
+from recommender.spotify import (
+    ENV_REFRESH_TOKEN,
+    SCOPE,
+    SpotifyCredentials,
+    create_spotify,
+    load_credentials,
+    make_auth_manager,
+)
 
 
 def authorization_url(credentials: SpotifyCredentials) -> tuple[str, object]:
@@ -52,10 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
     args = parser.parse_args(argv)
 
-    base = load_credentials()
+    # A client id alone is enough to log in with PKCE, but from_mapping wants a usable flow: give it a
+    # placeholder refresh token, then drop it (this run is what creates the real one).
+    base = load_credentials(extra={ENV_REFRESH_TOKEN: "pending"})
+    base = replace(base, refresh_token=None) if base else None
     if base is None:
-        print("Set SPOTIPY_CLIENT_ID (and SPOTIPY_CLIENT_SECRET, or MOODTUNE_SPOTIFY_REFRESH_TOKEN) first.",
-              file=sys.stderr)
+        print("Set SPOTIPY_CLIENT_ID first (and SPOTIPY_CLIENT_SECRET, unless you use PKCE).", file=sys.stderr)
         return 2
     url, manager = authorization_url(base)
     print(f"Scopes requested: {SCOPE}\nRedirect URI (must be registered for the app): {base.redirect_uri}\n")

@@ -291,7 +291,8 @@ class SpotifyClient:
                     kind = SpotifyUnavailable if status >= 500 else SpotifyError
                     raise kind(f"Spotify answered {status} for {what}: {_short(error.msg)}") from error
             except SpotifyOauthError as error:
-                if error.error in _AUTH_ERRORS:
+                # a 5xx from the token service arrives here too, with a non-string error body
+                if isinstance(error.error, str) and error.error in _AUTH_ERRORS:
                     raise SpotifyAuthError(_auth_message(self.credentials, error)) from error
                 if last:
                     raise SpotifyUnavailable(f"Spotify's token service failed: {error}") from error
@@ -356,7 +357,9 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     return {key: value for key, value in data.items() if isinstance(value, str)}
 
 
-def load_credentials(secrets_path: Path = config.ROOT / ".streamlit" / "secrets.toml") -> SpotifyCredentials | None:
+def load_credentials(
+    secrets_path: Path = config.ROOT / ".streamlit" / "secrets.toml", extra: Mapping[str, str] | None = None
+) -> SpotifyCredentials | None:
     """Credentials for command-line use: the environment overlaid with ``.streamlit/secrets.toml``,
-    the same precedence as the app's ``{**os.environ, **st.secrets}``."""
-    return SpotifyCredentials.from_mapping({**os.environ, **read_secrets_file(secrets_path)})
+    the same precedence as the app's ``{**os.environ, **st.secrets}``; ``extra`` fills gaps only."""
+    return SpotifyCredentials.from_mapping({**(extra or {}), **os.environ, **read_secrets_file(secrets_path)})

@@ -5,10 +5,11 @@ from __future__ import annotations
 import gzip
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 
 import config
 from recommender import schema
@@ -41,22 +42,32 @@ def test_first_use_creates_and_seeds_the_file(tmp_path):
     engine.dispose()
 
 
-def test_get_engine_from_many_threads_initialises_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'threads.db'}"
-    engines, errors = [], []
+def _in_threads(open_it: Callable[[], Engine], count: int) -> list[Engine]:
+    """Call ``open_it`` from ``count`` threads at once; return the engines (any error fails the test)."""
+    engines: list[Engine] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
 
-    def open_it() -> None:
+    def run() -> None:
+        barrier.wait()
         try:
-            engines.append(get_engine(url))
+            engines.append(open_it())
         except Exception as error:  # noqa: BLE001 - collected for the assertion
             errors.append(error)
 
-    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors and len({id(e) for e in engines}) == 1
+    assert not errors, errors
+    return engines
+
+
+def test_get_engine_from_many_threads_initialises_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'threads.db'}"
+    engines = _in_threads(lambda: get_engine(url), 6)
+    assert len({id(e) for e in engines}) == 1
     assert count_tracks(engines[0]) == _lines(config.CATALOGUE_PATH)
     engines[0].dispose()
 
@@ -64,20 +75,7 @@ def test_get_engine_from_many_threads_initialises_once(tmp_path):
 def test_separate_engines_racing_on_a_new_file_seed_it_once(tmp_path):
     # like two app processes starting together: separate pools, one file
     url = f"sqlite:///{tmp_path / 'race.db'}"
-    engines, errors = [], []
-
-    def open_it() -> None:
-        try:
-            engines.append(open_engine(url))
-        except Exception as error:  # noqa: BLE001
-            errors.append(error)
-
-    threads = [threading.Thread(target=open_it) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    engines = _in_threads(lambda: open_engine(url), 3)
     assert len(list_playlists(engines[0])) == 7 and count_tracks(engines[0]) == _lines(config.CATALOGUE_PATH)
     for engine in engines:
         engine.dispose()

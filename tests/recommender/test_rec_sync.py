@@ -26,7 +26,7 @@ import config
 from recommender import schema
 from recommender.authorize import authorization_url, exchange_code
 from recommender.playlists import list_playlists
-from recommender.spotify import RetryPolicy, SpotifyCredentials
+from recommender.spotify import RetryPolicy, SpotifyCredentials, load_credentials, read_secrets_file
 from recommender.sync import last_sync_runs, sync_all
 
 
@@ -141,6 +141,13 @@ def test_500_then_success(engine, fake_spotify, own_playlists, three_playlists, 
     assert report.status == "success", report.message
     assert stored_ids(engine, own_playlists["C"]) == ids_of(three_playlists["C"])
     assert len(fake_spotify.requests_to(f"{own_playlists['C']}/items")) == 3
+
+
+def test_token_service_hiccup_is_retried(engine, fake_spotify, own_playlists, three_playlists, fast_policy):
+    fake_spotify.fail("/api/token", 503)
+    report = sync_all(engine, fake_spotify.credentials(refresh_token=REFRESH_TOKEN), policy=fast_policy)
+    assert report.status == "success", report.message
+    assert fake_spotify.grants == ["refresh_token"]  # the 503 was answered before any grant was checked
 
 
 def test_bad_client_secret_is_a_clear_error_and_changes_nothing(engine, fake_spotify, own_playlists,
@@ -303,11 +310,39 @@ def test_authorize_exchanges_the_code_for_a_refresh_token(fake_spotify):
     assert fake_spotify.grants == ["authorization_code"]
 
 
-def _cli(args: list[str], db_url: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run_module(module: str, args: list[str], extra_env: dict[str, str], stdin: str = ""
+                ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIPY_", "MOODTUNE_SPOTIFY"))}
     env.update(extra_env)
-    return subprocess.run([sys.executable, "-m", "recommender.sync", "--db", db_url, *args],
+    return subprocess.run([sys.executable, "-m", module, *args], input=stdin,
                           cwd=config.ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _cli(args: list[str], db_url: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run_module("recommender.sync", ["--db", db_url, *args], extra_env)
+
+
+def _fake_env(fake_spotify: FakeSpotify) -> dict[str, str]:
+    return {"SPOTIPY_CLIENT_ID": CLIENT_ID, "SPOTIPY_CLIENT_SECRET": CLIENT_SECRET,
+            "MOODTUNE_SPOTIFY_API_URL": f"{fake_spotify.base_url}/v1/",
+            "MOODTUNE_SPOTIFY_TOKEN_URL": f"{fake_spotify.base_url}/api/token"}
+
+
+def test_authorize_command_prints_the_refresh_token(fake_spotify):
+    fake_spotify.add_playlist("MyOwnPlaylist000000001", "Rainy day", [])
+    done = _run_module("recommender.authorize", ["--no-browser"], _fake_env(fake_spotify),
+                       stdin=f"http://127.0.0.1:8888/callback?code={AUTH_CODE}\n")
+    assert done.returncode == 0, done.stderr
+    assert f'MOODTUNE_SPOTIFY_REFRESH_TOKEN = "{REFRESH_TOKEN}"' in done.stdout
+    assert "MyOwnPlaylist000000001  Rainy day" in done.stdout
+    refused = _run_module("recommender.authorize", ["--no-browser"], _fake_env(fake_spotify),
+                          stdin="http://127.0.0.1:8888/callback?code=wrong\n")
+    assert refused.returncode == 1 and "invalid_grant" in refused.stderr
+    pkce_env = {k: v for k, v in _fake_env(fake_spotify).items() if k != "SPOTIPY_CLIENT_SECRET"}
+    pkce = _run_module("recommender.authorize", ["--no-browser"], pkce_env,
+                       stdin=f"http://127.0.0.1:8888/callback?code={AUTH_CODE}\n")
+    assert pkce.returncode == 0 and "code_challenge=" in pkce.stdout, pkce.stderr  # PKCE with a client id only
+    assert f'"{REFRESH_TOKEN}"' in pkce.stdout
 
 
 def test_cli_exit_codes(db_url, fake_spotify, catalogue_rows):
@@ -320,15 +355,24 @@ def test_cli_exit_codes(db_url, fake_spotify, catalogue_rows):
                          ("neutral", "4kvSlabrnfRCQWfN0MgtgA")]:
         fake_spotify.add_playlist(pid, emotion, catalogue_tracks(catalogue_rows, 0, 3))
     fake_spotify.refused["37i9dQZEVXbMDoHDwVN2tF"] = 404
-    env = {"SPOTIPY_CLIENT_ID": CLIENT_ID, "SPOTIPY_CLIENT_SECRET": CLIENT_SECRET,
-           "MOODTUNE_SPOTIFY_API_URL": f"{fake_spotify.base_url}/v1/",
-           "MOODTUNE_SPOTIFY_TOKEN_URL": f"{fake_spotify.base_url}/api/token"}
+    env = _fake_env(fake_spotify)
     partial = _cli(["--quiet"], db_url, env)
     assert partial.returncode == 3, partial.stdout + partial.stderr
     assert "5 synced" in partial.stdout and "Spotify-owned" in partial.stdout
 
     not_due = _cli(["--if-due"], db_url, env)
     assert not_due.returncode == 0 and "not due" in not_due.stdout.lower()
+    history = _cli(["--history", "3"], db_url, {})
+    assert history.returncode == 0 and "partial" in history.stdout and "cli" in history.stdout
+
+
+def test_cli_reads_streamlit_secrets(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('SPOTIPY_CLIENT_ID = "from-file"\nSPOTIPY_CLIENT_SECRET = "s"\n[section]\nkey = "x"\n')
+    assert read_secrets_file(secrets) == {"SPOTIPY_CLIENT_ID": "from-file", "SPOTIPY_CLIENT_SECRET": "s"}
+    assert read_secrets_file(tmp_path / "missing.toml") == {}
+    credentials = load_credentials(secrets)
+    assert credentials is not None and credentials.client_id == "from-file"
 
 
 def test_policy_backoff_doubles_up_to_the_cap():
