@@ -192,7 +192,8 @@ def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
         valence_rank=np.ascontiguousarray(np.nan_to_num(points[:, 0])),
         energy_rank=np.ascontiguousarray(np.nan_to_num(points[:, 1])),
         popularity_or_zero=np.nan_to_num(popularity),
-        nearest_emotion=nearest, members=members, featureless_members=featureless_members, playlists=_load_playlists(conn), seed_songs=seed_songs,
+        nearest_emotion=nearest, members=members, featureless_members=featureless_members,
+        playlists=_load_playlists(conn), seed_songs=seed_songs,
         haystack=[f"{r.name} {r.artists} {r.album}".casefold() for r in rows], browse_rank=browse_rank,
         row_of=row_of,
     )

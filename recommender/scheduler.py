@@ -67,9 +67,12 @@ def due_reason(engine: Engine, interval_days: float, now: datetime | None = None
         return "no completed sync yet"
     if now - last_done >= timedelta(days=interval_days):
         return f"last completed sync {last_done:%Y-%m-%d %H:%M} UTC is older than {interval_days:g} days"
-    if latest is not None and latest.retry_after_s is not None:
-        if now >= latest.finished_at + timedelta(seconds=latest.retry_after_s):
-            return "a rate-limited sync deferred playlists and its Retry-After has passed"
+    deferred_until = (
+        latest.finished_at + timedelta(seconds=latest.retry_after_s)
+        if latest is not None and latest.retry_after_s is not None else None
+    )
+    if deferred_until is not None and now >= deferred_until:
+        return "a rate-limited sync deferred playlists and its Retry-After has passed"
     return None
 
 

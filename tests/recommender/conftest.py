@@ -19,6 +19,7 @@ import config
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fake_spotify_api import FakeSpotify, playlist_id, serve  # noqa: E402
+
 from recommender.catalog import Bundle, read_catalogue
 from recommender.db import open_engine
 from recommender.playlists import add_playlist, list_playlists, remove_playlist

@@ -57,7 +57,9 @@ def new_track_id(n: int) -> str:
     return f"NewTrack{n:014d}"
 
 
-def catalogue_tracks(rows: list[dict[str, Any]], start: int, count: int, popularity: int | None = None) -> list[dict[str, Any]]:
+def catalogue_tracks(
+    rows: list[dict[str, Any]], start: int, count: int, popularity: int | None = None
+) -> list[dict[str, Any]]:
     """API track objects for catalogue rows (tracks whose audio features the database knows)."""
     return [make_track(r["id"], r["name"], r["artists"], popularity) for r in rows[start: start + count]]
 
@@ -176,7 +178,8 @@ class FakeSpotify:
         playlist_id = parts[2]
         if playlist_id in self.refused:
             status = self.refused[playlist_id]
-            return status, {"error": {"status": status, "message": "Forbidden" if status == 403 else "Resource not found"}}
+            message = "Forbidden" if status == 403 else "Resource not found"
+            return status, {"error": {"status": status, "message": message}}
         playlist = self.playlists.get(playlist_id)
         if playlist is None:
             return 404, {"error": {"status": 404, "message": "Resource not found"}}

@@ -178,7 +178,8 @@ def test_removed_seed_playlist_stays_removed_and_bundle_updates_merge(tmp_path, 
     engine.dispose()
 
     # a new release ships a catalogue with one more track
-    lines = gzip.open(small_bundle.catalogue, "rt", encoding="utf-8").read().splitlines()
+    with gzip.open(small_bundle.catalogue, "rt", encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
     extra = next(r for r in catalogue_rows[30:] if r["duration_ms"] is None)
     lines.append(",".join([extra["id"], "Extra song", "Extra Artist", "", "", "40", "0.5", "0.5", "", "", "",
                            "", "", "tt"]))

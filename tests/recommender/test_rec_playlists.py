@@ -10,12 +10,13 @@ from recommender.playlists import add_playlist, list_playlists, parse_playlist_i
 from recommender.selection import recommend
 
 PID = "37i9dQZF1DXdPec7aLTmlC"
+COUNT_ITEMS = text("SELECT count(*) FROM playlist_tracks WHERE playlist_id = :p")
 
 
 @pytest.mark.parametrize(
     "pasted",
-    [PID, f"  {PID}\n", f"https://open.spotify.com/playlist/{PID}", f"https://open.spotify.com/playlist/{PID}?si=abc123",
-     f"open.spotify.com/intl-de/playlist/{PID}?si=1", f"https://open.spotify.com/embed/playlist/{PID}",
+    [PID, f"  {PID}\n", f"https://open.spotify.com/playlist/{PID}",
+     f"https://open.spotify.com/playlist/{PID}?si=abc123", f"open.spotify.com/intl-de/playlist/{PID}?si=1", f"https://open.spotify.com/embed/playlist/{PID}",
      f"spotify:playlist:{PID}", f"spotify:user:someone:playlist:{PID}"],
 )
 def test_parse_playlist_id_accepts_what_people_paste(pasted):
@@ -60,10 +61,10 @@ def test_removing_keeps_track_list_while_another_emotion_uses_it(engine):
         conn.execute(text("INSERT INTO playlist_tracks VALUES (:p, :t, 0)"), {"p": shared, "t": track})
     remove_playlist(engine, shared, "disgust")
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM playlist_tracks WHERE playlist_id = :p"), {"p": shared}).scalar() == 1
+        assert conn.execute(COUNT_ITEMS, {"p": shared}).scalar() == 1
     remove_playlist(engine, shared, "sad")
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM playlist_tracks WHERE playlist_id = :p"), {"p": shared}).scalar() == 0
+        assert conn.execute(COUNT_ITEMS, {"p": shared}).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM tracks WHERE id = :t"), {"t": track}).scalar() == 1
 
 

@@ -244,7 +244,7 @@ def test_rerun_after_changes_leaves_no_duplicates(engine, fake_spotify, own_play
     sync_all(engine, credentials, policy=fast_policy)
     tracks_after_first = count(engine, "tracks")
     playlist = fake_spotify.playlists[own_playlists["B"]]
-    playlist.set_tracks(list(reversed(playlist.tracks)) + [playlist.tracks[0]])  # reorder + a repeat
+    playlist.set_tracks([*reversed(playlist.tracks), playlist.tracks[0]])  # reorder + a repeat
 
     report = sync_all(engine, credentials, policy=fast_policy)
 
