@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, select
 
 import config
 from recommender import schema
-from recommender.index import get_index
+from recommender.index import TrackIndex, get_index
 from recommender.models import Track
 from recommender.moods import MoodMap, normalise_emotion
 from recommender.tx import read_tx
@@ -154,8 +155,8 @@ def search_tracks(
     With ``emotion``, only tracks that belong to it: in one of its playlists, or with audio features
     closest to its point (``recommender.moods``). ``limit``/``offset`` page through the result.
     """
-    rows = _matching_rows(engine, query, emotion, moods)
-    return [get_index(engine, moods).track(int(i)) for i in rows[offset: offset + max(limit, 0)]]
+    index, rows = _matching_rows(engine, query, emotion, moods)
+    return [index.track(int(i)) for i in rows[max(offset, 0): max(offset, 0) + max(limit, 0)]]
 
 
 def count_tracks(engine: Engine, query: str = "", emotion: str | None = None, *, moods: MoodMap | None = None) -> int:
@@ -163,15 +164,17 @@ def count_tracks(engine: Engine, query: str = "", emotion: str | None = None, *,
     if not query and emotion is None:
         with read_tx(engine, "count tracks") as conn:
             return int(conn.execute(select(func.count()).select_from(schema.tracks)).scalar() or 0)
-    return len(_matching_rows(engine, query, emotion, moods))
+    return len(_matching_rows(engine, query, emotion, moods)[1])
 
 
-def _matching_rows(engine: Engine, query: str, emotion: str | None, moods: MoodMap | None) -> list[int]:
+def _matching_rows(
+    engine: Engine, query: str, emotion: str | None, moods: MoodMap | None
+) -> tuple[TrackIndex, np.ndarray]:
     # The in-memory index answers this without SQL: "belongs to an emotion" depends on the configurable
     # mood points, which the database does not store.
     index = get_index(engine, moods)
-    candidates = index.rows_for_emotion(normalise_emotion(emotion)) if emotion else range(len(index.ids))
+    rows = index.rows_for_emotion(normalise_emotion(emotion)) if emotion else np.arange(len(index.ids))
     needle = query.strip().casefold()
     if needle:
-        candidates = [i for i in candidates if needle in index.haystack[i]]
-    return sorted(candidates, key=index.browse_order)
+        rows = np.array([i for i in rows.tolist() if needle in index.haystack[i]], dtype=np.int64)
+    return index, rows[np.argsort(index.browse_rank[rows], kind="stable")]

@@ -98,16 +98,12 @@ class TrackIndex:
             tempo=opt_float(self.tempo), duration_ms=opt_int(self.duration_ms), image_url=self.image_urls[i],
         )
 
-    def rows_for_emotion(self, emotion: str) -> list[int]:
+    def rows_for_emotion(self, emotion: str) -> np.ndarray:
         """Rows that belong to ``emotion``: in its playlists or nearest to its point."""
         mask = self.nearest_emotion == EMOTIONS.index(emotion)
         if emotion in self.members:
             mask = mask | self.members[emotion]
-        return np.flatnonzero(mask).tolist()
-
-    def browse_order(self, i: int) -> int:
-        """Sort key for browsing: most popular first, then by name."""
-        return int(self.browse_rank[i])
+        return np.flatnonzero(mask)
 
     def rows_of(self, track_ids: Iterable[str]) -> np.ndarray:
         """Rows of the given track ids that are in the index (unknown ids are ignored)."""

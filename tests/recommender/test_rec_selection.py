@@ -172,6 +172,8 @@ def test_search_and_count_page_through_the_same_rows(shared_engine):
     assert popularity == sorted(popularity, reverse=True)
     per_emotion = sum(count_tracks(shared_engine, emotion=e) for e in EMOTIONS)
     assert per_emotion == count_tracks(shared_engine)  # each catalogue track is nearest to exactly one emotion
+    assert search_tracks(shared_engine, "no such song zzz") == []
+    assert count_tracks(shared_engine, "no such song zzz", emotion="sad") == 0
     sad = search_tracks(shared_engine, emotion="sad", limit=20)
     assert statistics.mean(t.valence for t in sad) < 0.4
 
