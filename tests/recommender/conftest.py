@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-import config
-
-# the fake server module sits beside this file; make it importable whatever pytest's import mode
+# the fake server module sits beside this file, the project two levels up: importable whatever
+# pytest's import mode or working directory
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
+import config  # noqa: E402
 from fake_spotify_api import FakeSpotify, playlist_id, serve  # noqa: E402
-
-from recommender.catalog import Bundle, read_catalogue
-from recommender.db import open_engine
-from recommender.playlists import add_playlist, list_playlists, remove_playlist
-from recommender.spotify import RetryPolicy
+from recommender.catalog import Bundle, read_catalogue  # noqa: E402
+from recommender.db import open_engine  # noqa: E402
+from recommender.playlists import add_playlist, list_playlists, remove_playlist  # noqa: E402
+from recommender.spotify import RetryPolicy  # noqa: E402
 
 
 @pytest.fixture(scope="session")
