@@ -1,0 +1,37 @@
+"""Loading FER2013 from the shared compressed array file, split by its own Usage column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotion.preprocess import normalize_faces
+
+# The ``usage`` codes of ../shared/data/fer2013.npz.
+SPLITS: dict[str, int] = {"train": 0, "public": 1, "private": 2}
+
+
+@dataclass(frozen=True)
+class FaceSet:
+    """Contrast-normalised 48x48 faces (uint8, N x 48 x 48) and their labels (int, EMOTIONS order)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def load_split(path: Path, split: str) -> FaceSet:
+    """Load one split (``train``, ``public`` or ``private``) of FER2013, normalised for the CNN."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if not Path(path).exists():
+        raise FileNotFoundError(f"FER2013 not found at {path} (see ../shared/README.md)")
+    with np.load(path) as data:
+        mask = data["usage"] == SPLITS[split]
+        images = data["images"][mask]
+        labels = data["labels"][mask].astype(np.int64)
+    return FaceSet(normalize_faces(images), labels)
