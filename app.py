@@ -1,0 +1,26 @@
+"""Moodtune: ``streamlit run app.py`` — your face through the browser's webcam, music that fits your mood."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.music import start_background_sync
+from ui.style import apply_style
+
+st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initial_sidebar_state="auto")
+apply_style()
+start_background_sync()
+
+navigation = st.navigation(
+    [
+        st.Page("pages/live.py", title="Live", icon="🎥", default=True),
+        st.Page("pages/snapshot.py", title="Snapshot", icon="📸"),
+        st.Page("pages/library.py", title="Library", icon="📚"),
+        st.Page("pages/model.py", title="Model", icon="🧠"),
+        st.Page("pages/about.py", title="About", icon="ℹ️"),
+    ]
+)
+with st.sidebar:
+    st.markdown("### 🎵 Moodtune")
+    st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
+navigation.run()

@@ -1,0 +1,142 @@
+"""Music on screen: the database, one recommendation per screen and session, and the Spotify players.
+
+A recommendation is computed when the (emotion, mode) pair of a screen changes and is then kept in
+``st.session_state``, so reruns render the very same embed URLs and the players never reload.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Iterable
+
+import streamlit as st
+from sqlalchemy import Engine
+
+import config
+from emotion.labels import EMOJI
+from recommender.db import get_engine
+from recommender.errors import DatabaseUnavailable
+from recommender.models import Playlist, Recommendation, SeedSong, Track
+from recommender.moods import MODES
+from recommender.scheduler import start_scheduler
+from recommender.selection import recommend
+from ui.settings import spotify_credentials
+from ui.style import link_html
+
+log = logging.getLogger(__name__)
+
+MODE_LABELS: dict[str, str] = {"match": "🎯 Match my mood", "lift": "🌤️ Lift my mood"}
+MODE_HELP = (
+    "Match plays music that fits how you feel; lift starts there and moves step by step toward "
+    "calm, positive music (the iso principle of music therapy)."
+)
+_MODE_KEY = "music_mode"
+_SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+PLAYLIST_HEIGHT = 352  # Spotify's standard embed height; the compact track player is 80
+TRACK_HEIGHT = 80
+MAX_PLAYLISTS_SHOWN = 2
+
+
+def database() -> Engine | None:
+    """The shared engine, or None after showing why the database cannot be used."""
+    try:
+        return get_engine()
+    except DatabaseUnavailable as error:
+        st.error(f"The music database is unavailable: {error}", icon="🗄️")
+        return None
+
+
+def start_background_sync() -> None:
+    """Start the weekly Spotify sync thread once per process (``start_scheduler`` ignores repeats)."""
+    if not config.START_SCHEDULER:
+        return
+    try:
+        start_scheduler(get_engine(), spotify_credentials)
+    except DatabaseUnavailable as error:
+        # the screens say so where it matters; the scheduler is retried on the next run
+        log.warning("background sync not started: %s", error)
+
+
+def mode_switch(key: str) -> str:
+    """A "match / lift my mood" switch; the choice is shared by the screens of a session."""
+    current = st.session_state.setdefault(_MODE_KEY, "match")
+
+    def remember() -> None:
+        st.session_state[_MODE_KEY] = st.session_state[key] or "match"
+
+    st.segmented_control(
+        "Music", MODES, default=current, format_func=MODE_LABELS.get, key=key, help=MODE_HELP,
+        on_change=remember, label_visibility="collapsed", selection_mode="single", required=True,
+    )
+    return st.session_state[_MODE_KEY]
+
+
+def recommendation_for(slot: str, emotion: str, mode: str) -> Recommendation | None:
+    """The recommendation shown in ``slot`` (a screen) for ``emotion``/``mode``: new only when they change.
+
+    Tracks already shown in this session go to the back of the queue, so returning to an emotion brings
+    fresh music. Returns None (after showing why) when the database is unavailable.
+    """
+    state_key = f"rec:{slot}"
+    current: Recommendation | None = st.session_state.get(state_key)
+    if current is not None and (current.emotion, current.mode) == (emotion, mode):
+        return current
+    engine = database()
+    if engine is None:
+        return None
+    shown: set[str] = st.session_state.setdefault("shown_tracks", set())
+    try:
+        rec = recommend(engine, emotion, mode=mode, n=config.APP_TRACKS, exclude=shown)
+    except DatabaseUnavailable as error:
+        st.error(f"The music database is unavailable: {error}", icon="🗄️")
+        return None
+    shown.update(track.id for track in rec.tracks)
+    st.session_state[state_key] = rec
+    return rec
+
+
+def _embeddable(items: Iterable[Track | Playlist]) -> list[Track | Playlist]:
+    """Only items with a well-formed Spotify id are framed (ids come from the database and the sync)."""
+    return [item for item in items if _SPOTIFY_ID.match(item.id)]
+
+
+def track_caption_html(track: Track) -> str:
+    """Escaped "title — artists · Open in Spotify" line under a track's player."""
+    return (
+        f'<div class="mt-track">{html.escape(track.name)} — {html.escape(track.artists)} · '
+        f'{link_html("Open in Spotify", track.open_url)}</div>'
+    )
+
+
+def seed_songs_html(songs: list[SeedSong]) -> str:
+    """Escaped list of the prototype's songs, each a Spotify search link."""
+    items = "".join(
+        f"<li>{link_html(f'{song.name} — {song.artist}', song.search_url)}</li>" for song in songs
+    )
+    return f'<ul class="mt-muted">{items}</ul>'
+
+
+def render_recommendation(rec: Recommendation) -> None:
+    """The emotion's playlist player(s), the track players with links, and the prototype's songs."""
+    title = f"{EMOJI.get(rec.emotion, '')} Music for **{rec.emotion}**"
+    st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
+    playlists = _embeddable(rec.playlists)[:MAX_PLAYLISTS_SHOWN]
+    if playlists:
+        for playlist in playlists:
+            st.iframe(playlist.embed_url, height=PLAYLIST_HEIGHT, alt=f"Spotify playlist: {playlist.name}")
+            st.html(f'<div class="mt-track">{link_html("Open playlist in Spotify", playlist.open_url)}</div>')
+    else:
+        st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.", icon="📚")
+    tracks = _embeddable(rec.tracks)
+    if not tracks:
+        st.info("The track catalogue is empty: sync playlists on the Library screen to fill it.", icon="🎵")
+    columns = st.columns(2)
+    for i, track in enumerate(tracks):
+        with columns[i % 2]:
+            st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track: {track.name}")
+            st.html(track_caption_html(track))
+    if rec.seed_songs:
+        with st.expander("From the original Moodtune song lists"):
+            st.html(seed_songs_html(rec.seed_songs))

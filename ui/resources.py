@@ -1,0 +1,33 @@
+"""Heavy objects shared by every session of the server process, created once (``st.cache_resource``)."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from emotion.pipeline import FramePipeline
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner="Loading the face and emotion models…")
+def _pipeline() -> FramePipeline:
+    # FramePipeline is thread-safe: one instance serves every session's video thread.
+    return FramePipeline()
+
+
+def load_pipeline() -> FramePipeline | None:
+    """The shared pipeline, or None after showing why it could not be loaded (missing model file, ...).
+
+    Called while the script runs, before the video starts, so the frame callback never waits for it.
+    """
+    try:
+        return _pipeline()
+    except Exception as error:  # noqa: BLE001 - the screen explains and the rest of the app keeps working
+        log.exception("could not load the emotion pipeline")
+        st.error(
+            f"The emotion model could not be loaded: {error}. The Library, Model and About screens still work.",
+            icon="🧠",
+        )
+        return None

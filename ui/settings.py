@@ -1,0 +1,69 @@
+"""Settings that come from the deployment: ``st.secrets`` first, then the environment, then ``config``.
+
+Secrets never come from anywhere else (``.streamlit/secrets.toml`` is git-ignored; see
+``.streamlit/secrets.toml.example``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+import config
+from recommender.spotify import SpotifyCredentials
+
+log = logging.getLogger(__name__)
+
+
+def secrets_mapping() -> dict[str, Any]:
+    """``st.secrets`` as a plain dict; {} when there is no secrets file or it cannot be parsed."""
+    try:
+        return st.secrets.to_dict()
+    except Exception as error:  # noqa: BLE001 - a missing/broken secrets file must not stop the app
+        if not isinstance(error, FileNotFoundError) and "No secrets" not in str(error):
+            log.warning("could not read st.secrets: %s", error)
+        return {}
+
+
+def spotify_credentials() -> SpotifyCredentials | None:
+    """Spotify credentials from the environment overlaid with ``st.secrets``; None when not configured."""
+    return SpotifyCredentials.from_mapping({**os.environ, **secrets_mapping()})
+
+
+def _valid_ice_servers(value: Any) -> list[dict[str, Any]] | None:
+    """``value`` as a list of ICE server dicts (each with "urls"), or None if it is not one."""
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(s, Mapping) and s.get("urls") for s in value):
+        return None
+    return [dict(server) for server in value]
+
+
+def ice_servers(secrets: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], str]:
+    """The WebRTC ICE servers and where they came from ("secrets", "environment" or "default").
+
+    ``st.secrets["ice_servers"]`` (a TOML array of tables with ``urls``, ``username``, ``credential``)
+    wins; then ``MOODTUNE_ICE_SERVERS`` (JSON); otherwise a public STUN server. An invalid value is
+    ignored with a warning in the log rather than breaking the Live screen. ``[]`` is valid (host
+    candidates only: useful on a LAN and in tests, which must not contact outside servers).
+    """
+    secrets = secrets_mapping() if secrets is None else secrets
+    if "ice_servers" in secrets:
+        servers = _valid_ice_servers(secrets["ice_servers"])
+        if servers is not None:
+            return servers, "secrets"
+        log.warning("st.secrets['ice_servers'] is not a list of {urls = ...} tables; ignored")
+    if config.ICE_SERVERS_JSON:
+        try:
+            servers = _valid_ice_servers(json.loads(config.ICE_SERVERS_JSON))
+        except json.JSONDecodeError:
+            servers = None
+        if servers is not None:
+            return servers, "environment"
+        log.warning("MOODTUNE_ICE_SERVERS is not a JSON list of {\"urls\": ...} objects; ignored")
+    return [dict(server) for server in config.DEFAULT_ICE_SERVERS], "default"
