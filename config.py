@@ -46,3 +46,16 @@ DB_BUSY_TIMEOUT_S: float = float(os.environ.get("MOODTUNE_DB_BUSY_TIMEOUT_S", "5
 SPOTIFY_TIMEOUT_S: float = float(os.environ.get("MOODTUNE_SPOTIFY_TIMEOUT_S", "10"))
 # longest Retry-After (seconds) the sync waits for; anything longer is deferred to a later run
 SPOTIFY_MAX_RETRY_AFTER_S: float = float(os.environ.get("MOODTUNE_SPOTIFY_MAX_RETRY_AFTER_S", "30"))
+
+# --- app (Streamlit UI; added by the app: app.py, pages/, ui/) ---------------------------------------
+# largest photo the Snapshot screen accepts, in MB (Streamlit's server.maxUploadSize is set above it)
+UPLOAD_MAX_MB: int = int(os.environ.get("MOODTUNE_UPLOAD_MAX_MB", "8"))
+# WebRTC ICE servers when neither st.secrets["ice_servers"] nor MOODTUNE_ICE_SERVERS (a JSON list) is set
+DEFAULT_ICE_SERVERS: tuple[dict[str, object], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
+ICE_SERVERS_JSON: str | None = os.environ.get("MOODTUNE_ICE_SERVERS") or None
+APP_TRACKS: int = int(os.environ.get("MOODTUNE_APP_TRACKS", "8"))  # tracks shown per recommendation
+LIVE_REFRESH_S: float = 0.5  # how often the Live screen reads the webcam results
+# seconds without video before the Live screen says the connection failed
+LIVE_CONNECT_TIMEOUT_S: float = float(os.environ.get("MOODTUNE_LIVE_CONNECT_TIMEOUT_S", "15"))
+# "0" keeps the app from starting the weekly background sync thread (tests, read-only deployments)
+START_SCHEDULER: bool = os.environ.get("MOODTUNE_SCHEDULER", "1") != "0"
