@@ -1,0 +1,33 @@
+"""Small timing helpers shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 5) -> dict[str, float]:
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times; median/p95/mean in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000.0)
+    arr = np.array(samples)
+    return {
+        "median_ms": round(float(np.median(arr)), 3),
+        "p95_ms": round(float(np.percentile(arr, 95)), 3),
+        "mean_ms": round(float(arr.mean()), 3),
+        "n": repeats,
+    }
+
+
+def single_thread() -> None:
+    """Pin OpenCV to one thread: the per-frame budget is stated for one core."""
+    import cv2
+
+    cv2.setNumThreads(1)

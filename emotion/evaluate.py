@@ -1,0 +1,139 @@
+"""Evaluate the served model on FER2013: ``python -m emotion.evaluate``.
+
+Runs exactly what the app serves — ``EmotionClassifier.predict_proba`` on the exported TFLite model,
+flip test-time augmentation included — over PrivateTest (the reported figure; never used to choose a
+model) and PublicTest (the selection split). Writes ``models/metrics.json``, the confusion matrix PNG
+and the learning curve PNG drawn from ``models/history.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import config
+from emotion.classifier import EmotionClassifier
+from emotion.labels import EMOTIONS
+from emotion.metrics import classification_report
+
+BATCH = 256
+
+
+def predict_split(classifier: EmotionClassifier, images: np.ndarray) -> np.ndarray:
+    """Probabilities for a whole split, in batches (the interpreter keeps one batch size allocated)."""
+    return np.concatenate([classifier.predict_proba(images[i : i + BATCH]) for i in range(0, len(images), BATCH)])
+
+
+def load_raw_split(path: Path, usage: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (un-normalised) faces and labels: the classifier normalises them as it does webcam crops."""
+    with np.load(path) as data:
+        mask = data["usage"] == usage
+        return data["images"][mask], data["labels"][mask].astype(np.int64)
+
+
+def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:
+    """Row-normalised confusion matrix (recall on the diagonal) with counts, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=110)
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=35, ha="right")
+    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(len(EMOTIONS)):
+        for j in range(len(EMOTIONS)):
+            ax.text(j, i, f"{rates[i, j]:.0%}\n{matrix[i, j]}", ha="center", va="center", fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_learning_curve(history_path: Path, path: Path) -> bool:
+    """Train and PublicTest accuracy per epoch over every run and resume in ``history.csv``."""
+    if not history_path.exists():
+        return False
+    with history_path.open() as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    for run_id in dict.fromkeys(r["run_id"] for r in rows):
+        run = [r for r in rows if r["run_id"] == run_id]
+        epochs = [int(r["epoch"]) for r in run]
+        ax.plot(epochs, [float(r["train_acc"]) for r in run], "--", label=f"train (augmented) {run_id}")
+        ax.plot(epochs, [float(r["public_acc"]) for r in run], "-", label=f"PublicTest {run_id}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def evaluate(model_path: Path, data_path: Path, out_dir: Path) -> dict:
+    """Compute the metrics of the TFLite model at ``model_path`` and write them under ``out_dir``."""
+    served = EmotionClassifier.load(model_path, flip_tta=True)
+    plain = EmotionClassifier.load(model_path, flip_tta=False)
+    result: dict = {"model": {}, "evaluated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    for split, usage in (("private", 2), ("public", 1)):
+        images, labels = load_raw_split(data_path, usage)
+        report = classification_report(labels, predict_split(served, images))
+        report["accuracy_without_tta"] = round(float(np.mean(np.argmax(predict_split(plain, images), 1) == labels)), 4)
+        result[split] = report
+    train_config = out_dir / "train_config.json"
+    state = out_dir / "train_state.json"
+    result["model"] = {
+        "file": model_path.name,
+        "size_bytes": model_path.stat().st_size,
+        "tta": "horizontal flip (2 passes averaged)",
+        "preprocessing": "per-face 1st-99th percentile contrast stretch to 0..255, 48x48 grayscale",
+        "train_config": json.loads(train_config.read_text()) if train_config.exists() else None,
+        "train_state": {k: v for k, v in json.loads(state.read_text()).items() if k != "config"}
+        if state.exists() else None,
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_confusion(np.array(result["private"]["confusion"]),
+                   f"PrivateTest confusion (accuracy {result['private']['accuracy']:.1%})",
+                   out_dir / "confusion_private.png")
+    plot_learning_curve(out_dir / config.HISTORY_PATH.name, out_dir / "learning_curve.png")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, default=config.TFLITE_MODEL_PATH)
+    p.add_argument("--data", type=Path, default=config.FER2013_PATH)
+    p.add_argument("--out-dir", type=Path, default=config.MODELS_DIR)
+    args = p.parse_args(argv)
+    result = evaluate(args.model, args.data, args.out_dir)
+    for split in ("private", "public"):
+        r = result[split]
+        recalls = ", ".join(f"{k} {v['recall']:.2f}" for k, v in r["per_class"].items())
+        print(f"{split:8s} accuracy {r['accuracy']:.4f} (no TTA {r['accuracy_without_tta']:.4f}), "
+              f"macro F1 {r['macro_f1']:.4f}; recall: {recalls}")
+    print(f"wrote {args.out_dir / 'metrics.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The training script really trains, checkpoints, resumes and exports (a few batches, not the model)."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from emotion.classifier import EmotionClassifier
+from emotion.export import export_tflite
+from emotion.model import build_model
+from emotion.preprocess import normalize_faces
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emotion.train", "--smoke", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_smoke_training_checkpoints_and_resumes(tmp_path: Path) -> None:
+    dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
+    # A tiny time budget stops the run after its first epoch, as a session ending would.
+    first = run_train("--epochs", "2", "--max-minutes", "0.001", *dirs)
+    assert first.returncode == 0, first.stderr[-2000:]
+    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    assert state["epoch"] == 1
+    assert (tmp_path / "ckpt" / "last.keras").exists()
+
+    second = run_train("--resume", *dirs)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming run" in second.stdout
+    state2 = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    assert state2["epoch"] == 2 and state2["config"]["run_id"] == state["config"]["run_id"]
+    with (tmp_path / "models" / "history.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert len({r["run_id"] for r in rows}) == 1
+    assert all(0.0 <= float(r["public_acc"]) <= 1.0 for r in rows)
+
+
+def test_exported_tflite_matches_keras(tmp_path: Path) -> None:
+    model = build_model(widths=(8, 8, 16, 16), dense_units=16)
+    rng = np.random.default_rng(0)
+    # Non-trivial batch-norm statistics, so a broken export cannot match by chance.
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.5, n).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype("float32"))
+    path = tmp_path / "m.tflite"
+    assert export_tflite(model, path) > 1000
+    faces = rng.integers(0, 255, (3, 48, 48)).astype(np.uint8)
+    served = EmotionClassifier(path, flip_tta=False).predict_proba(faces)
+    reference = model(normalize_faces(faces).astype("float32")[..., None], training=False).numpy()
+    assert np.allclose(served, reference, atol=1e-4)
