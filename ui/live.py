@@ -20,8 +20,9 @@ import av
 import numpy as np
 import streamlit as st
 
-from emotion.pipeline import FramePipeline, draw_readings
+from emotion.pipeline import FaceReading, FramePipeline, draw_readings
 from emotion.smoothing import EmotionSmoother
+from ui.snapshot import check_readings
 
 log = logging.getLogger(__name__)
 
@@ -82,25 +83,31 @@ class LiveSession:
         """
         try:
             readings = pipeline.process(image)
+            check_readings(readings)
             annotated = draw_readings(image, readings)
-        except Exception as error:  # noqa: BLE001 - the stream must survive one bad frame
-            log.warning("frame analysis failed: %s", error)
             with self._lock:
+                self._record(readings, now)
+        except Exception as error:  # noqa: BLE001 - the stream must survive one bad frame
+            with self._lock:
+                if str(error) != self._reading.error:  # once per distinct problem, not per frame
+                    log.warning("frame analysis failed: %s", error)
                 self._reading = _replace(self._reading, error=str(error), last_frame_at=now,
                                          frames=self._reading.frames + 1)
             return np.array(image, copy=True)
-        with self._lock:
-            smoothed = self._smoother.update(readings[0].probs if readings else None, now)
-            if smoothed.changed and smoothed.stable is not None:
-                self._timeline.append((datetime.now(UTC), smoothed.stable))
-                del self._timeline[:-MAX_TIMELINE]
-            self._reading = LiveReading(
-                frames=self._reading.frames + 1, faces=len(readings),
-                probs=smoothed.probs if readings or self._reading.probs is not None else None,
-                stable=smoothed.stable, confidence=smoothed.confidence, last_frame_at=now, error=None,
-                timeline=tuple(self._timeline),
-            )
         return annotated
+
+    def _record(self, readings: list[FaceReading], now: float) -> None:
+        """Feed the largest face to the smoother and publish the result (holding the lock)."""
+        smoothed = self._smoother.update(readings[0].probs if readings else None, now)
+        if smoothed.changed and smoothed.stable is not None:
+            self._timeline.append((datetime.now(UTC), smoothed.stable))
+            del self._timeline[:-MAX_TIMELINE]
+        self._reading = LiveReading(
+            frames=self._reading.frames + 1, faces=len(readings),
+            probs=smoothed.probs if readings or self._reading.probs is not None else None,
+            stable=smoothed.stable, confidence=smoothed.confidence, last_frame_at=now, error=None,
+            timeline=tuple(self._timeline),
+        )
 
     def frame_callback(self, pipeline: FramePipeline, clock: Callable[[], float]) -> FrameCallback:
         """The ``video_frame_callback`` for ``webrtc_streamer``: frame in, new annotated frame out."""

@@ -33,6 +33,12 @@ class SnapshotResult:
         return None
 
 
+def check_readings(readings: list[FaceReading]) -> None:
+    """Raise ``ValueError`` when the model gave non-finite probabilities (a broken or half-written model file)."""
+    if any(not np.all(np.isfinite(r.probs)) for r in readings):
+        raise ValueError("the emotion model returned invalid numbers (NaN); the model file may be damaged")
+
+
 def analyse_photo(pipeline: FramePipeline, data: bytes, max_mb: float) -> SnapshotResult:
     """Decode ``data`` and read every face in it; ``ValueError`` with a message for the user otherwise.
 
@@ -42,4 +48,5 @@ def analyse_photo(pipeline: FramePipeline, data: bytes, max_mb: float) -> Snapsh
         raise ValueError(f"the photo is {len(data) / 1024 / 1024:.1f} MB; the limit is {max_mb:g} MB")
     image = decode_image(data)
     readings = pipeline.process(image)
+    check_readings(readings)
     return SnapshotResult(draw_readings(image, readings), readings)

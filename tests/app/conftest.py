@@ -103,3 +103,32 @@ def open_page() -> Iterator[Callable[[str], AppTest]]:
         return at
 
     yield run
+
+
+def iframe_srcs(at: AppTest) -> list[str]:
+    """The ``src`` of every ``st.iframe`` on the page."""
+    return [element.proto.src for element in at.get("iframe")]
+
+
+def html_bodies(at: AppTest) -> list[str]:
+    """The HTML of every ``st.html`` element on the page."""
+    return [element.proto.body for element in at.get("html")]
+
+
+def page_text(at: AppTest) -> str:
+    """Markdown, captions, alerts and HTML of the page, joined (for "does it say X" checks)."""
+    parts: list[str] = []
+    for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "subheader"):
+        parts.extend(str(element.value) for element in getattr(at, kind))
+    parts.extend(html_bodies(at))
+    parts.extend(element.label for element in at.expander)
+    return "\n".join(parts)
+
+
+def jpeg_bytes(path: Path) -> bytes:
+    """The image at ``path`` encoded as JPEG (what ``st.camera_input`` delivers)."""
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", cv2.imread(str(path)))
+    assert ok
+    return data.tobytes()

@@ -1,0 +1,111 @@
+"""Every screen renders without an exception, with an empty and a seeded database, with and without
+Spotify credentials, and says the right thing in each case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from conftest import page_text
+from streamlit.testing.v1 import AppTest
+
+from emotion.labels import EMOTIONS
+
+PAGES = ("pages/live.py", "pages/snapshot.py", "pages/library.py", "pages/model.py", "pages/about.py")
+TITLES = {"pages/live.py": "Live", "pages/snapshot.py": "Snapshot", "pages/library.py": "Library",
+          "pages/model.py": "Model", "pages/about.py": "About"}
+
+
+@pytest.mark.parametrize("credentials", [False, True], ids=["no-spotify", "spotify"])
+@pytest.mark.parametrize("database", ["empty_db", "seeded_db"])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(page: str, database: str, credentials: bool, request: pytest.FixtureRequest,
+                      open_page: Callable[[str], AppTest]) -> None:
+    request.getfixturevalue(database)
+    if credentials:
+        request.getfixturevalue("spotify_env")
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert TITLES[page] in at.title[0].value
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_live_starts_waiting_for_a_face(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("pages/live.py")
+    text = page_text(at)
+    assert "Press **START**" in text
+    assert "Music appears here" in text
+
+
+def test_library_lists_every_emotion_with_its_playlists(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("pages/library.py")
+    labels = [e.label for e in at.expander]
+    for emotion in EMOTIONS:
+        assert any(emotion in label and "1 playlist" in label for label in labels), labels
+    assert "14,464 tracks" in page_text(at)
+    assert not at.dataframe[0].value.empty
+
+
+def test_library_empty_database_says_so(empty_db: str, open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("pages/library.py")
+    text = page_text(at)
+    assert "0 playlist" in text and "catalogue is empty" in text
+    assert "No sync has run yet" in text
+
+
+def test_library_sync_button_follows_credentials(seeded_db: str, open_page: Callable[[str], AppTest],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page("pages/library.py")
+    assert at.button(key="sync-now").disabled
+    assert "Spotify sync is not configured" in page_text(at)
+    monkeypatch.setenv("SPOTIPY_CLIENT_ID", "id")
+    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "secret")
+    at.run()
+    assert not at.button(key="sync-now").disabled
+
+
+def test_model_page_without_metrics_says_not_measured(seeded_db: str, open_page: Callable[[str], AppTest],
+                                                      monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import config
+
+    monkeypatch.setattr(config, "METRICS_PATH", tmp_path / "missing.json")
+    monkeypatch.setattr(config, "BENCH_DIR", tmp_path)
+    at = open_page("pages/model.py")
+    assert "Not measured yet" in page_text(at)
+
+
+def test_model_page_shows_metrics(seeded_db: str, open_page: Callable[[str], AppTest],
+                                  monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import json
+
+    import config
+
+    report = {
+        "accuracy": 0.6512,
+        "per_class": {e: {"precision": 0.5, "recall": 0.6, "f1": 0.55, "support": 100} for e in EMOTIONS},
+        "confusion": [[10 if i == j else 1 for j in range(7)] for i in range(7)],
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps({"private": report, "public": report, "model": {}}))
+    (tmp_path / "results.json").write_text("{not json")
+    monkeypatch.setattr(config, "METRICS_PATH", tmp_path / "metrics.json")
+    monkeypatch.setattr(config, "BENCH_DIR", tmp_path)
+    at = open_page("pages/model.py")
+    assert not at.exception
+    assert at.metric[0].value == "65.1%"
+    assert len(at.dataframe[0].value) == 7
+    assert any("results.json could not be read" in e.value for e in at.error)
+
+
+def test_database_unavailable_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path,
+                                           open_page: Callable[[str], AppTest]) -> None:
+    import config
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    url = f"sqlite:///{blocker}/moodtune.db"  # a "folder" that is a file: cannot be created
+    monkeypatch.setattr(config, "DB_URL", url)
+    for page in ("pages/library.py", "pages/live.py", "pages/about.py"):
+        at = open_page(page)
+        assert not at.exception, page
+    at = open_page("pages/library.py")
+    assert any("music database is unavailable" in e.value for e in at.error)
