@@ -214,6 +214,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.model.save(self.ckpt_dir / CHECKPOINT_NAME)
         state = {"epoch": epoch + 1, "best_val_acc": self.best_val, "config": asdict(self.cfg)}
         _write_json(self.ckpt_dir / STATE_NAME, state)
+        if self.export:
+            # Committed next to the weights: lets --resume on a new machine (no checkpoint) carry on.
+            _write_json(self.models_dir / "train_state.json", state)
         lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         row = {
             "run_id": self.cfg.run_id,
@@ -266,6 +269,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=15, help="early stopping on PublicTest accuracy")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed) before this")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--init-weights", type=Path, default=None,
+                   help="start a NEW run from these Keras weights (e.g. models/emotion_cnn.keras)")
     p.add_argument("--checkpoint-dir", type=Path, default=config.CHECKPOINT_DIR)
     p.add_argument("--models-dir", type=Path, default=config.MODELS_DIR)
     p.add_argument("--smoke", action="store_true", help="a few batches on a small subset (CI)")
@@ -327,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = TrainConfig(**{**asdict(cfg), **prior.get("config", {})}) if prior else cfg
             warmup = 1.0
             print(f"no checkpoint: restarting from committed weights at epoch {initial_epoch}", flush=True)
+        elif args.init_weights is not None:
+            model.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
+            print(f"new run {cfg.run_id} starting from the weights in {args.init_weights}", flush=True)
         compile_model(model, cfg, steps, warmup)
         if initial_epoch:
             model.optimizer.iterations.assign(initial_epoch * steps)
@@ -347,8 +355,6 @@ def main(argv: list[str] | None = None) -> int:
         verbose=2,
     )
     final = _read_state(args.checkpoint_dir / STATE_NAME) or {}
-    if not args.smoke and final:
-        _write_json(args.models_dir / "train_state.json", final)
     print(f"done: best PublicTest accuracy {final.get('best_val_acc', float('nan')):.4f}", flush=True)
     return 0
 
