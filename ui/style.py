@@ -24,13 +24,13 @@ def emoji(emotion: str | None) -> str:
 
 def emotion_headline_html(emotion: str | None, confidence: float | None, caption: str = "") -> str:
     """Big emoji + emotion name + confidence, as escaped HTML."""
-    name = html.escape(emotion or "waiting for a face")
+    name = html.escape(emotion or "no mood yet")
     conf = "" if confidence is None or emotion is None else f"{confidence:.0%} confident"
     detail = " · ".join(part for part in (conf, caption) if part)
     return (
         '<div class="mt-emotion">'
         f'<span class="mt-emoji">{emoji(emotion)}</span>'
-        f'<div><div class="mt-emotion-name">{name}</div>'
+        f'<div><div class="mt-emotion-name{"" if emotion else " mt-pending"}">{name}</div>'
         f'<div class="mt-muted">{html.escape(detail)}</div></div></div>'
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # app_helpers
 
 import config  # noqa: E402
 from recommender import schema  # noqa: E402
@@ -25,8 +26,6 @@ from recommender.db import open_engine  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 SPOTIFY_VARS = ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "MOODTUNE_SPOTIFY_REFRESH_TOKEN")
-HAPPY_FACE: Path = config.TEST_FACES_DIR / "happy_astronaut.png"
-NO_FACE: Path = config.TEST_FACES_DIR / "noface_cat.png"
 TIMEOUT_S = 90  # the first run loads the models and builds the music index
 
 
@@ -92,43 +91,15 @@ def spotify_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def open_page() -> Iterator[Callable[[str], AppTest]]:
-    """``open_page("pages/snapshot.py")``: the app run once, switched to that page and run."""
+    """``open_page("screens/snapshot.py")``: the app run once, switched to that page and run."""
 
     def run(page: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
         at.run()
-        if page != "pages/live.py":
+        if page != "screens/live.py":
             at.switch_page(page)
             at.run()
         return at
 
     yield run
 
-
-def iframe_srcs(at: AppTest) -> list[str]:
-    """The ``src`` of every ``st.iframe`` on the page."""
-    return [element.proto.src for element in at.get("iframe")]
-
-
-def html_bodies(at: AppTest) -> list[str]:
-    """The HTML of every ``st.html`` element on the page."""
-    return [element.proto.body for element in at.get("html")]
-
-
-def page_text(at: AppTest) -> str:
-    """Markdown, captions, alerts and HTML of the page, joined (for "does it say X" checks)."""
-    parts: list[str] = []
-    for kind in ("title", "markdown", "caption", "info", "warning", "error", "success", "subheader"):
-        parts.extend(str(element.value) for element in getattr(at, kind))
-    parts.extend(html_bodies(at))
-    parts.extend(element.label for element in at.expander)
-    return "\n".join(parts)
-
-
-def jpeg_bytes(path: Path) -> bytes:
-    """The image at ``path`` encoded as JPEG (what ``st.camera_input`` delivers)."""
-    import cv2
-
-    ok, data = cv2.imencode(".jpg", cv2.imread(str(path)))
-    assert ok
-    return data.tobytes()

@@ -50,7 +50,7 @@ def live_panel() -> None:
     {"ok": st.success, "connecting": st.info, "no_face": st.warning, "several": st.warning,
      "idle": st.info}.get(status.kind, st.error)(status.message)
     if status.points_to_snapshot:
-        st.page_link("pages/snapshot.py", label="Use a snapshot instead", icon="📸")
+        st.page_link("screens/snapshot.py", label="Use a snapshot instead", icon="📸")
     if reading.probs is not None:
         st.altair_chart(probability_chart(reading.probs), width="stretch")
     st.session_state["live_timeline"] = reading.timeline

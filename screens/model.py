@@ -8,6 +8,8 @@ import streamlit as st
 import config
 from ui.model_info import confusion_chart, flat_items, per_class_frame, read_json
 
+BENCH_TITLES = {"results": "Emotion pipeline", "recommender": "Recommendations", "detectors": "Face detectors"}
+
 st.title("🧠 Model")
 
 with st.container(key="card-about-model"):
@@ -62,13 +64,13 @@ with st.container(key="card-metrics"):
 with st.container(key="card-bench"):
     st.subheader("Speed")
     shown = False
-    for name, title in (("results.json", "Emotion pipeline"), ("recommender.json", "Recommendations")):
-        data, problem = read_json(config.BENCH_DIR / name)
+    for path in sorted(config.BENCH_DIR.glob("*.json")):
+        data, problem = read_json(path)
         if problem:
             st.error(problem)
         elif data is not None:
             shown = True
-            st.markdown(f"**{title}** (`bench/{name}`)")
+            st.markdown(f"**{BENCH_TITLES.get(path.stem, path.stem)}** (`bench/{path.name}`)")
             st.dataframe(pd.DataFrame(flat_items(data), columns=["Figure", "Value"]), hide_index=True,
                          width="stretch")
     if not shown:
