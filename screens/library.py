@@ -9,10 +9,9 @@ from recommender.catalog import count_tracks, search_tracks
 from recommender.errors import DatabaseUnavailable
 from recommender.playlists import add_playlist, list_playlists, remove_playlist
 from recommender.sync import NO_CREDENTIALS_MESSAGE, last_sync_runs
-from ui.library import catalogue_frame, describe_run, sync_now, when
+from ui.library import catalogue_frame, describe_run, playlist_html, sync_now
 from ui.music import database
 from ui.settings import spotify_credentials
-from ui.style import link_html
 
 PAGE_SIZE = 50
 
@@ -52,10 +51,7 @@ try:
             with st.expander(f"{EMOJI[emotion]} {emotion} — {len(playlists)} playlist(s)"):
                 for playlist in playlists:
                     info, action = st.columns([5, 1], vertical_alignment="center")
-                    info.html(
-                        f"{link_html(playlist.name, playlist.open_url)}"
-                        f'<div class="mt-muted">{playlist.track_count} tracks · synced {when(playlist.last_synced)}</div>'
-                    )
+                    info.html(playlist_html(playlist))
                     if action.button("Remove", key=f"rm-{emotion}-{playlist.id}"):
                         remove_playlist(engine, playlist.id, emotion)
                         st.toast(f"Removed {playlist.name} from {emotion}.", icon="🗑️")

@@ -8,9 +8,10 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Engine
 
-from recommender.models import Track
+from recommender.models import Playlist, Track
 from recommender.spotify import RetryPolicy, SpotifyCredentials
 from recommender.sync import SyncReport, SyncRun, sync_all
+from ui.style import link_html
 
 STATUS_ICONS: dict[str, str] = {
     "success": "✅", "partial": "⚠️", "failed": "❌", "no_credentials": "🔑", "running": "⏳", "interrupted": "⛔",
@@ -32,6 +33,14 @@ def describe_run(run: SyncRun) -> str:
         f"{run.playlists_synced} synced, {run.playlists_skipped} unchanged, "
         f"{run.playlists_refused + run.playlists_deferred + run.playlists_failed} with problems, "
         f"{run.tracks_upserted} tracks stored"
+    )
+
+
+def playlist_html(playlist: Playlist) -> str:
+    """The playlist's name as an escaped link, with its track count and last sync."""
+    return (
+        f"{link_html(playlist.name, playlist.open_url)}"
+        f'<div class="mt-muted">{playlist.track_count} tracks · synced {when(playlist.last_synced)}</div>'
     )
 
 

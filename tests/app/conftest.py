@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # app_helpers
 
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
 import config  # noqa: E402
 from recommender import schema  # noqa: E402
 from recommender.db import open_engine  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 SPOTIFY_VARS = ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "MOODTUNE_SPOTIFY_REFRESH_TOKEN")
 TIMEOUT_S = 90  # the first run loads the models and builds the music index

@@ -122,3 +122,16 @@ def test_missing_model_is_explained_and_other_screens_work(seeded_db: str, open_
         assert not at.exception
         assert any("emotion model could not be loaded" in e.value for e in at.error), page
     assert not open_page("screens/library.py").error
+
+
+def test_playlist_names_are_shown_as_text(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
+    from sqlalchemy import create_engine
+
+    from recommender.playlists import add_playlist
+
+    engine = create_engine(seeded_db)
+    add_playlist(engine, "fear", "37i9dQZF1DXdPec7aLTmlC", name="<b onmouseover=alert(1)>Boo</b>")
+    engine.dispose()
+    at = open_page("screens/library.py")
+    bodies = "".join(element.proto.body for element in at.get("html"))
+    assert "&lt;b onmouseover=alert(1)&gt;Boo&lt;/b&gt;" in bodies and "<b " not in bodies

@@ -77,10 +77,10 @@ def test_photo_without_a_face_says_so(seeded_db: str, open_page: Callable[[str],
 
 def test_oversized_upload_is_refused(seeded_db: str, open_page: Callable[[str], AppTest],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import config
-
     import cv2
     import numpy as np
+
+    import config
 
     monkeypatch.setattr(config, "UPLOAD_MAX_MB", 1)
     noise = np.random.default_rng(0).integers(0, 256, (800, 800, 3), dtype=np.uint8)
