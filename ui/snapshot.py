@@ -9,6 +9,7 @@ import numpy as np
 from emotion.pipeline import FaceReading, FramePipeline, decode_image, draw_readings
 
 UPLOAD_TYPES: tuple[str, ...] = ("jpg", "jpeg", "png", "webp")
+UNSURE_BELOW = 0.4  # the live smoother's default min_confidence: below it a photo's reading is a guess
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class SnapshotResult:
             return "No face found in this photo. Try a brighter, front-facing picture of one face."
         if len(self.readings) > 1:
             return f"{len(self.readings)} faces found: the largest one (green box) chooses the music."
+        if self.readings[0].confidence < UNSURE_BELOW:
+            return (f"The expression is ambiguous ({self.readings[0].confidence:.0%} for the most likely "
+                    "emotion): the music follows that guess.")
         return None
 
 

@@ -157,3 +157,14 @@ def test_music_changes_only_when_the_stable_emotion_changes(
     assert any("/embed/playlist/1n6cpWo9ant4WguEo91KZh" in s for s in sad) and sad != happy
     assert at.session_state["live_emotion"] == "sad"
     assert "Your mood this session" in page_text(at)
+
+
+def test_snapshot_notes_for_several_and_unsure_faces() -> None:
+    from ui.snapshot import SnapshotResult
+
+    sure = FixedPipeline("happy").readings[0]
+    unsure = FaceReading(sure.box, sure.probs, "happy", 0.3)
+    assert SnapshotResult(FRAME, [sure]).note is None
+    assert "ambiguous (30%" in (SnapshotResult(FRAME, [unsure]).note or "")
+    assert "2 faces found" in (SnapshotResult(FRAME, [sure, sure]).note or "")
+    assert "No face found" in (SnapshotResult(FRAME, []).note or "")
