@@ -10,7 +10,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 import config
 from ui.charts import probability_chart, timeline_chart
-from ui.live import LiveSession, live_status, session_holder
+from ui.live import LiveSession, live_status, session_holder, show_status
 from ui.music import mode_switch, recommendation_for, render_recommendation
 from ui.resources import load_pipeline
 from ui.settings import ice_servers
@@ -47,10 +47,7 @@ def live_panel() -> None:
     status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
                          config.LIVE_CONNECT_TIMEOUT_S)
     st.html(emotion_headline_html(reading.stable, reading.confidence if reading.stable else None))
-    {"ok": st.success, "connecting": st.info, "no_face": st.warning, "several": st.warning,
-     "idle": st.info}.get(status.kind, st.error)(status.message)
-    if status.points_to_snapshot:
-        st.page_link("screens/snapshot.py", label="Use a snapshot instead", icon="📸")
+    show_status(status)
     if reading.probs is not None:
         st.altair_chart(probability_chart(reading.probs), width="stretch")
     st.session_state["live_timeline"] = reading.timeline

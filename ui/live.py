@@ -192,3 +192,12 @@ def live_status(reading: LiveReading, playing: bool, signalling: bool, state_age
         return LiveStatus("several", (
             f"{reading.faces} faces in view: the largest one (green box) drives the music."))
     return LiveStatus("ok", "Reading your expression…")
+
+
+def show_status(status: LiveStatus) -> None:
+    """The status as a coloured box, with a link to the Snapshot screen when that is the way forward."""
+    box = {"ok": st.success, "connecting": st.info, "idle": st.info, "no_face": st.warning,
+           "several": st.warning}.get(status.kind, st.error)
+    box(status.message)
+    if status.points_to_snapshot:
+        st.page_link("screens/snapshot.py", label="Use a snapshot instead", icon="📸")
