@@ -11,16 +11,15 @@ st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initi
 apply_style()
 start_background_sync()
 
-# The screens live in screens/, not pages/: Streamlit runs a pages/ folder in its legacy multipage mode
-# (its own sidebar, without this script) for every session of the process until some session has
-# called st.navigation, so a deep link like /library on a freshly started server would break.
+# One screen per file in pages/; each starts with ui.shell.ensure_app_shell() so that a deep link on a
+# freshly started server also runs through this navigation (see ui/shell.py).
 navigation = st.navigation(
     [
-        st.Page("screens/live.py", title="Live", icon="🎥", default=True),
-        st.Page("screens/snapshot.py", title="Snapshot", icon="📸"),
-        st.Page("screens/library.py", title="Library", icon="📚"),
-        st.Page("screens/model.py", title="Model", icon="🧠"),
-        st.Page("screens/about.py", title="About", icon="ℹ️"),
+        st.Page("pages/live.py", title="Live", icon="🎥", default=True),
+        st.Page("pages/snapshot.py", title="Snapshot", icon="📸"),
+        st.Page("pages/library.py", title="Library", icon="📚"),
+        st.Page("pages/model.py", title="Model", icon="🧠"),
+        st.Page("pages/about.py", title="About", icon="ℹ️"),
     ]
 )
 with st.sidebar:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("ℹ️ About Moodtune")
 

@@ -12,6 +12,9 @@ from recommender.sync import NO_CREDENTIALS_MESSAGE, last_sync_runs
 from ui.library import catalogue_frame, describe_run, playlist_html, sync_now
 from ui.music import database
 from ui.settings import spotify_credentials
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 PAGE_SIZE = 50
 

@@ -15,6 +15,9 @@ from ui.music import mode_switch, recommendation_for, render_recommendation
 from ui.resources import load_pipeline
 from ui.settings import ice_servers
 from ui.style import emotion_headline_html
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("🎥 Live")
 st.caption("Your face, read in your browser's video stream; music that follows your mood.")

@@ -7,6 +7,9 @@ import streamlit as st
 
 import config
 from ui.model_info import confusion_chart, flat_items, per_class_frame, read_json
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 BENCH_TITLES = {"results": "Emotion pipeline", "recommender": "Recommendations", "detectors": "Face detectors"}
 

@@ -10,6 +10,9 @@ from ui.music import mode_switch, recommendation_for, render_recommendation
 from ui.resources import load_pipeline
 from ui.snapshot import UPLOAD_TYPES, analyse_photo
 from ui.style import emotion_headline_html
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
 
 st.title("📸 Snapshot")
 st.caption("No live connection needed: take a picture or upload one. It is analysed in memory and never stored.")

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # app_helpers
 
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import config  # noqa: E402
@@ -28,6 +29,24 @@ from recommender.db import open_engine  # noqa: E402
 
 SPOTIFY_VARS = ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "MOODTUNE_SPOTIFY_REFRESH_TOKEN")
 TIMEOUT_S = 90  # the first run loads the models and builds the music index
+
+
+@pytest.fixture(autouse=True)
+def server_past_its_first_visit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each AppTest run like a server that has been visited before.
+
+    AppTest resets Streamlit's process-wide "legacy pages/ folder" flag on every run, as if each run were
+    the first visit of a new server, where ``ui.shell.ensure_app_shell`` reruns the page through
+    ``app.py`` (dropping a button press with it). A real server leaves that mode at its first visit; the
+    deep link itself is tested in a real browser (tests/e2e).
+    """
+    original_init = PagesManager.__init__
+
+    def init_past_first_visit(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_past_first_visit)
 
 
 @pytest.fixture(scope="session")
@@ -92,12 +111,12 @@ def spotify_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def open_page() -> Iterator[Callable[[str], AppTest]]:
-    """``open_page("screens/snapshot.py")``: the app run once, switched to that page and run."""
+    """``open_page("pages/snapshot.py")``: the app run once, switched to that page and run."""
 
     def run(page: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S)
         at.run()
-        if page != "screens/live.py":
+        if page != "pages/live.py":
             at.switch_page(page)
             at.run()
         return at

@@ -129,7 +129,7 @@ def test_several_faces_say_the_largest_drives(seeded_db: str, stub_pipeline: Non
 
     # under AppTest no browser connects: pretend the stream is playing
     monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
-    at = open_page("screens/live.py")
+    at = open_page("pages/live.py")
     session = at.session_state["live_session"]
     session.handle_frame(FixedPipeline("happy", faces=2), FRAME, time.monotonic())  # type: ignore[arg-type]
     at.run()
@@ -139,7 +139,7 @@ def test_several_faces_say_the_largest_drives(seeded_db: str, stub_pipeline: Non
 def test_music_changes_only_when_the_stable_emotion_changes(
     seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest]
 ) -> None:
-    at = open_page("screens/live.py")
+    at = open_page("pages/live.py")
     assert not iframe_srcs(at)
     session: LiveSession = at.session_state["live_session"]
     feed(session, FixedPipeline("happy"))

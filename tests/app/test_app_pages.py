@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from emotion.labels import EMOTIONS
 
-PAGES = ("screens/live.py", "screens/snapshot.py", "screens/library.py", "screens/model.py", "screens/about.py")
-TITLES = {"screens/live.py": "Live", "screens/snapshot.py": "Snapshot", "screens/library.py": "Library",
-          "screens/model.py": "Model", "screens/about.py": "About"}
+PAGES = ("pages/live.py", "pages/snapshot.py", "pages/library.py", "pages/model.py", "pages/about.py")
+TITLES = {"pages/live.py": "Live", "pages/snapshot.py": "Snapshot", "pages/library.py": "Library",
+          "pages/model.py": "Model", "pages/about.py": "About"}
 
 
 @pytest.mark.parametrize("credentials", [False, True], ids=["no-spotify", "spotify"])
@@ -31,14 +31,14 @@ def test_page_renders(page: str, database: str, credentials: bool, request: pyte
 
 
 def test_live_starts_waiting_for_a_face(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/live.py")
+    at = open_page("pages/live.py")
     text = page_text(at)
     assert "Press **START**" in text
     assert "Music appears here" in text
 
 
 def test_library_lists_every_emotion_with_its_playlists(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     labels = [e.label for e in at.expander]
     for emotion in EMOTIONS:
         assert any(emotion in label and "1 playlist" in label for label in labels), labels
@@ -47,7 +47,7 @@ def test_library_lists_every_emotion_with_its_playlists(seeded_db: str, open_pag
 
 
 def test_library_empty_database_says_so(empty_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     text = page_text(at)
     assert "0 playlist" in text and "catalogue is empty" in text
     assert "No sync has run yet" in text
@@ -55,7 +55,7 @@ def test_library_empty_database_says_so(empty_db: str, open_page: Callable[[str]
 
 def test_library_sync_button_follows_credentials(seeded_db: str, open_page: Callable[[str], AppTest],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     assert at.button(key="sync-now").disabled
     assert "Spotify sync is not configured" in page_text(at)
     monkeypatch.setenv("SPOTIPY_CLIENT_ID", "id")
@@ -70,7 +70,7 @@ def test_model_page_without_metrics_says_not_measured(seeded_db: str, open_page:
 
     monkeypatch.setattr(config, "METRICS_PATH", tmp_path / "missing.json")
     monkeypatch.setattr(config, "BENCH_DIR", tmp_path)
-    at = open_page("screens/model.py")
+    at = open_page("pages/model.py")
     assert "Not measured yet" in page_text(at)
 
 
@@ -89,7 +89,7 @@ def test_model_page_shows_metrics(seeded_db: str, open_page: Callable[[str], App
     (tmp_path / "results.json").write_text("{not json")
     monkeypatch.setattr(config, "METRICS_PATH", tmp_path / "metrics.json")
     monkeypatch.setattr(config, "BENCH_DIR", tmp_path)
-    at = open_page("screens/model.py")
+    at = open_page("pages/model.py")
     assert not at.exception
     assert at.metric[0].value == "65.1%"
     assert len(at.dataframe[0].value) == 7
@@ -104,10 +104,10 @@ def test_database_unavailable_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_
     blocker.write_text("not a folder")
     url = f"sqlite:///{blocker}/moodtune.db"  # a "folder" that is a file: cannot be created
     monkeypatch.setattr(config, "DB_URL", url)
-    for page in ("screens/library.py", "screens/live.py", "screens/about.py"):
+    for page in ("pages/library.py", "pages/live.py", "pages/about.py"):
         at = open_page(page)
         assert not at.exception, page
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     assert any("music database is unavailable" in e.value for e in at.error)
 
 
@@ -117,11 +117,11 @@ def test_missing_model_is_explained_and_other_screens_work(seeded_db: str, open_
         raise FileNotFoundError("emotion model not found at models/emotion_cnn.tflite")
 
     monkeypatch.setattr("ui.resources._pipeline", missing)
-    for page in ("screens/live.py", "screens/snapshot.py"):
+    for page in ("pages/live.py", "pages/snapshot.py"):
         at = open_page(page)
         assert not at.exception
         assert any("emotion model could not be loaded" in e.value for e in at.error), page
-    assert not open_page("screens/library.py").error
+    assert not open_page("pages/library.py").error
 
 
 def test_playlist_names_are_shown_as_text(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
@@ -132,6 +132,6 @@ def test_playlist_names_are_shown_as_text(seeded_db: str, open_page: Callable[[s
     engine = create_engine(seeded_db)
     add_playlist(engine, "fear", "37i9dQZF1DXdPec7aLTmlC", name="<b onmouseover=alert(1)>Boo</b>")
     engine.dispose()
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     bodies = "".join(element.proto.body for element in at.get("html"))
     assert "&lt;b onmouseover=alert(1)&gt;Boo&lt;/b&gt;" in bodies and "<b " not in bodies

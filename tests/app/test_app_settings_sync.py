@@ -69,7 +69,7 @@ def refusing_spotify(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_sync_with_refused_credentials_is_explained(seeded_db: str, refusing_spotify: None,
                                                     open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     at.button(key="sync-now").click().run()
     assert not at.exception
     problems = " ".join(w.value for w in at.warning)
@@ -90,7 +90,7 @@ def _label(at: AppTest, emotion: str) -> str:
 
 
 def test_playlists_can_be_added_and_removed(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     assert "1 playlist" in _label(at, "happy")
     at.text_input(key="add-text-happy").set_value("https://open.spotify.com/playlist/37i9dQZF1DXdPec7aLTmlC?si=x")
     _submit(at, "happy")
@@ -101,7 +101,7 @@ def test_playlists_can_be_added_and_removed(seeded_db: str, open_page: Callable[
 
 
 def test_invalid_playlist_link_is_explained(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/library.py")
+    at = open_page("pages/library.py")
     at.text_input(key="add-text-sad").set_value("https://open.spotify.com/track/4CNSKwiJTxrYCtFIOqVXGw")
     _submit(at, "sad")
     assert not at.exception

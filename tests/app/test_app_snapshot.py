@@ -26,7 +26,7 @@ def _happy_playlist_embed(db_url: str) -> str:
 def test_camera_photo_of_a_happy_face_plays_the_happy_playlist(
     seeded_db: str, open_page: Callable[[str], AppTest]
 ) -> None:
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert 'class="mt-emotion-name">happy<' in "".join(html_bodies(at))
@@ -38,7 +38,7 @@ def test_camera_photo_of_a_happy_face_plays_the_happy_playlist(
 
 
 def test_uploaded_png_works_like_a_camera_photo(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.file_uploader[0].upload("face.png", HAPPY_FACE.read_bytes(), "image/png").run()
     assert not at.exception and not at.error
     assert any(src.startswith(PLAYLIST_EMBED) for src in iframe_srcs(at))
@@ -47,7 +47,7 @@ def test_uploaded_png_works_like_a_camera_photo(seeded_db: str, open_page: Calla
 def test_switching_to_lift_changes_the_tracks_not_the_playlist(
     seeded_db: str, open_page: Callable[[str], AppTest]
 ) -> None:
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     before = iframe_srcs(at)
     at.run()
@@ -60,7 +60,7 @@ def test_switching_to_lift_changes_the_tracks_not_the_playlist(
 
 
 def test_corrupt_upload_is_explained(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.file_uploader[0].upload("broken.png", b"\x89PNG\r\n\x1a\n this is not really a png", "image/png").run()
     assert not at.exception
     assert any("could not decode" in e.value for e in at.error)
@@ -68,7 +68,7 @@ def test_corrupt_upload_is_explained(seeded_db: str, open_page: Callable[[str], 
 
 
 def test_photo_without_a_face_says_so(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.file_uploader[0].upload("cat.png", NO_FACE.read_bytes(), "image/png").run()
     assert not at.exception
     assert any("No face found" in w.value for w in at.warning)
@@ -86,7 +86,7 @@ def test_oversized_upload_is_refused(seeded_db: str, open_page: Callable[[str], 
     noise = np.random.default_rng(0).integers(0, 256, (800, 800, 3), dtype=np.uint8)
     big = cv2.imencode(".png", noise)[1].tobytes()
     assert len(big) > 1024 * 1024
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.file_uploader[0].upload("big.png", big, "image/png").run()
     assert any("the limit is" in e.value for e in at.error)
 
@@ -101,7 +101,7 @@ def test_track_names_are_shown_as_text_not_html(empty_db: str, open_page: Callab
         ))
         schema.bump_data_version(conn)
     engine.dispose()
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     assert not at.exception
     bodies = "".join(html_bodies(at))
@@ -117,7 +117,7 @@ def test_database_unavailable_on_snapshot_keeps_the_reading(open_page: Callable[
 
     (tmp_path / "file").write_text("x")
     monkeypatch.setattr(config, "DB_URL", f"sqlite:///{tmp_path / 'file'}/moodtune.db")
-    at = open_page("screens/snapshot.py")
+    at = open_page("pages/snapshot.py")
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     assert not at.exception
     assert 'class="mt-emotion-name">happy<' in "".join(html_bodies(at))
@@ -125,10 +125,10 @@ def test_database_unavailable_on_snapshot_keeps_the_reading(open_page: Callable[
 
 
 def test_two_sessions_do_not_share_state(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    first = open_page("screens/snapshot.py")
+    first = open_page("pages/snapshot.py")
     first.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
-    second = open_page("screens/snapshot.py")
+    second = open_page("pages/snapshot.py")
     assert iframe_srcs(first) and not iframe_srcs(second)
     assert "rec:snapshot" in first.session_state and "rec:snapshot" not in second.session_state
-    live_one, live_two = open_page("screens/live.py"), open_page("screens/live.py")
+    live_one, live_two = open_page("pages/live.py"), open_page("pages/live.py")
     assert live_one.session_state["live_session"] is not live_two.session_state["live_session"]
