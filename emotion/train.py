@@ -208,15 +208,16 @@ class EpochCheckpoint(keras.callbacks.Callback):
         improved = val_acc > self.best_val
         if improved:
             self.best_val = val_acc
+        state = {"epoch": epoch + 1, "best_val_acc": self.best_val, "config": asdict(self.cfg)}
+        if improved:
             self.model.save_weights(self.ckpt_dir / BEST_WEIGHTS_NAME)
             if self.export:
                 save_serving_model(self.model, self.cfg, self.models_dir)
+                # Describes the committed weights: lets --resume on a new machine (no checkpoint) carry
+                # on from them, and a later run know the PublicTest accuracy it has to beat.
+                _write_json(self.models_dir / "train_state.json", state)
         self.model.save(self.ckpt_dir / CHECKPOINT_NAME)
-        state = {"epoch": epoch + 1, "best_val_acc": self.best_val, "config": asdict(self.cfg)}
         _write_json(self.ckpt_dir / STATE_NAME, state)
-        if self.export:
-            # Committed next to the weights: lets --resume on a new machine (no checkpoint) carry on.
-            _write_json(self.models_dir / "train_state.json", state)
         lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         row = {
             "run_id": self.cfg.run_id,
@@ -265,6 +266,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=defaults.epochs, help="planned total epochs of the run")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak learning rate")
+    p.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
     p.add_argument("--widths", type=str, default=",".join(map(str, defaults.widths)))
     p.add_argument("--patience", type=int, default=15, help="early stopping on PublicTest accuracy")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed) before this")
@@ -293,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs,
             batch_size=args.batch_size,
             peak_lr=args.lr,
+            warmup_epochs=args.warmup_epochs,
             widths=[int(w) for w in args.widths.split(",")],
             seed=args.seed,
             mixed_precision=args.mixed_precision,
@@ -334,7 +337,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no checkpoint: restarting from committed weights at epoch {initial_epoch}", flush=True)
         elif args.init_weights is not None:
             model.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
-            print(f"new run {cfg.run_id} starting from the weights in {args.init_weights}", flush=True)
+            # The committed model stays unless this run beats its PublicTest accuracy.
+            committed_state = _read_state(args.models_dir / "train_state.json") or {}
+            best_val = float(committed_state.get("best_val_acc", -1.0))
+            print(f"new run {cfg.run_id} starting from the weights in {args.init_weights} "
+                  f"(PublicTest to beat: {best_val:.4f})", flush=True)
         compile_model(model, cfg, steps, warmup)
         if initial_epoch:
             model.optimizer.iterations.assign(initial_epoch * steps)
