@@ -37,3 +37,20 @@ def test_emotion_labels_are_spelled_out_in_one_place() -> None:
         and spelled in p.read_text()
     ]
     assert holders == ["emotion/labels.py"]
+
+
+def test_app_runtime_never_imports_tensorflow() -> None:
+    """The app serves the model through LiteRT: TensorFlow is a training dependency only (and, once
+    imported, it crashes a later import of aiortc's libsrtp binding)."""
+    served_modules = ["classifier", "detector", "labels", "pipeline", "preprocess", "smoothing"]
+    offenders = [
+        name for name in served_modules
+        if {"tensorflow", "keras"} & _imported_modules(ROOT / "emotion" / f"{name}.py")
+    ]
+    offenders += [
+        str(p.relative_to(ROOT))
+        for folder in ("recommender", "ui", "pages")
+        for p in (ROOT / folder).rglob("*.py")
+        if {"tensorflow", "keras"} & _imported_modules(p)
+    ]
+    assert offenders == []

@@ -1,18 +1,14 @@
-"""The training script really trains, checkpoints, resumes and exports (a few batches, not the model)."""
+"""The training script really trains, checkpoints, resumes and exports (a few batches, not the model).
+
+TensorFlow only ever runs in subprocesses here: once imported it makes a later import of aiortc's
+libsrtp binding crash the process (segmentation fault), and the app tests import aiortc.
+"""
 
 import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
-
-import keras
-import numpy as np
-
-from emotion.classifier import EmotionClassifier
-from emotion.export import export_tflite
-from emotion.model import build_model
-from emotion.preprocess import normalize_faces
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,18 +39,36 @@ def test_smoke_training_checkpoints_and_resumes(tmp_path: Path) -> None:
     assert all(0.0 <= float(r["public_acc"]) <= 1.0 for r in rows)
 
 
+EXPORT_CHECK = """
+import sys
+import keras
+import numpy as np
+from emotion.classifier import EmotionClassifier
+from emotion.export import export_tflite
+from emotion.model import build_model
+from emotion.preprocess import normalize_faces
+
+model = build_model(widths=(8, 8, 16, 16), dense_units=16)
+rng = np.random.default_rng(0)
+# Non-trivial batch-norm statistics, so a broken export cannot match by chance.
+for layer in model.layers:
+    if isinstance(layer, keras.layers.BatchNormalization):
+        n = layer.moving_mean.shape[0]
+        layer.moving_mean.assign(rng.normal(0, 0.5, n).astype("float32"))
+        layer.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype("float32"))
+size = export_tflite(model, sys.argv[1])
+faces = rng.integers(0, 255, (3, 48, 48)).astype(np.uint8)
+served = EmotionClassifier(sys.argv[1], flip_tta=False).predict_proba(faces)
+reference = model(normalize_faces(faces).astype("float32")[..., None], training=False).numpy()
+print(size, float(np.abs(served - reference).max()), int(np.isfinite(served).all()))
+"""
+
+
 def test_exported_tflite_matches_keras(tmp_path: Path) -> None:
-    model = build_model(widths=(8, 8, 16, 16), dense_units=16)
-    rng = np.random.default_rng(0)
-    # Non-trivial batch-norm statistics, so a broken export cannot match by chance.
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0, 0.5, n).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype("float32"))
-    path = tmp_path / "m.tflite"
-    assert export_tflite(model, path) > 1000
-    faces = rng.integers(0, 255, (3, 48, 48)).astype(np.uint8)
-    served = EmotionClassifier(path, flip_tta=False).predict_proba(faces)
-    reference = model(normalize_faces(faces).astype("float32")[..., None], training=False).numpy()
-    assert np.allclose(served, reference, atol=1e-4)
+    done = subprocess.run([sys.executable, "-c", EXPORT_CHECK, str(tmp_path / "m.tflite")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    size, max_difference, finite = done.stdout.split()[-3:]
+    assert int(size) > 1000
+    assert int(finite) == 1
+    assert float(max_difference) < 1e-4
