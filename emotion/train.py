@@ -44,7 +44,7 @@ class TrainConfig:
     """Everything that defines a run; saved in the checkpoint so ``--resume`` continues the same run."""
 
     run_id: str = ""
-    epochs: int = 50
+    epochs: int = 30
     batch_size: int = 128
     peak_lr: float = 2e-3
     weight_decay: float = 5e-4
