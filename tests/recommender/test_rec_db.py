@@ -75,7 +75,9 @@ def test_get_engine_from_many_threads_initialises_once(tmp_path):
 def test_separate_engines_racing_on_a_new_file_seed_it_once(tmp_path):
     # like two app processes starting together: separate pools, one file
     url = f"sqlite:///{tmp_path / 'race.db'}"
-    engines = _in_threads(lambda: open_engine(url), 3)
+    # Seeding 14k tracks can outlast the interactive 5 s busy timeout on a loaded 2-core machine; the
+    # point here is that the waiting engines then find it seeded once, not a race to the default timeout.
+    engines = _in_threads(lambda: open_engine(url, busy_timeout_s=60.0), 3)
     assert len(list_playlists(engines[0])) == 7 and count_tracks(engines[0]) == _lines(config.CATALOGUE_PATH)
     for engine in engines:
         engine.dispose()
