@@ -31,3 +31,8 @@ def single_thread() -> None:
     import cv2
 
     cv2.setNumThreads(1)
+
+
+def per_item(stats: dict[str, float], count: int) -> dict[str, float]:
+    """Turn timings of calls that each handled ``count`` items into per-item timings (``n`` = items timed)."""
+    return {k: (v * count if k == "n" else round(v / count, 3)) for k, v in stats.items()}

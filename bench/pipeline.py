@@ -23,7 +23,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import config  # noqa: E402
-from bench._timing import single_thread, time_calls  # noqa: E402
+from bench._timing import per_item, single_thread, time_calls  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
 from emotion.pipeline import FramePipeline, draw_readings  # noqa: E402
 from emotion.synthetic import photo_frame, place_faces  # noqa: E402
@@ -94,7 +94,7 @@ def main() -> int:
             draw_readings(f, pipeline.process(f))
 
     per_frame = time_calls(ours, repeats=60)
-    per_frame = {k: round(v / len(frames), 3) if k != "n" else v * len(frames) for k, v in per_frame.items()}
+    per_frame = per_item(per_frame, len(frames))
 
     face = np.load(config.FER2013_PATH)["images"][:1]
     with_tta = EmotionClassifier.load(flip_tta=True)
@@ -102,7 +102,7 @@ def main() -> int:
     classifier_tta = time_calls(lambda: with_tta.predict_proba(face), repeats=500)
     classifier_plain = time_calls(lambda: without_tta.predict_proba(face), repeats=500)
     detector = time_calls(lambda: [pipeline.detector.detect(f) for f in frames], repeats=60)
-    detector = {k: round(v / len(frames), 3) if k != "n" else v for k, v in detector.items()}
+    detector = per_item(detector, len(frames))
 
     import tensorflow as tf
 
@@ -117,7 +117,7 @@ def main() -> int:
             seed_frame_path(f, cascade, seed_model, csv_dir)
 
     seed_stats = time_calls(seed, repeats=15, warmup=2)
-    seed_stats = {k: round(v / len(frames), 3) if k != "n" else v * len(frames) for k, v in seed_stats.items()}
+    seed_stats = per_item(seed_stats, len(frames))
 
     results = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; one thread used",
