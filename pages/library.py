@@ -18,7 +18,7 @@ ensure_app_shell()
 
 PAGE_SIZE = 50
 
-st.title("📚 Library")
+st.title(":material/library_music: Library")
 st.caption("The playlists behind each emotion, their sync with Spotify, and every track Moodtune can play.")
 
 engine = database()

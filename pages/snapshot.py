@@ -23,7 +23,7 @@ pipeline = load_pipeline()
 if pipeline is None:
     st.stop()
 
-input_col, result_col = st.columns([2, 3], gap="large")
+input_col, result_col = st.columns([2, 3], gap="medium")
 with input_col, st.container(key="card-input"):
     source = st.segmented_control(
         "Photo from", list(SOURCES), format_func=SOURCES.get, default="upload", key="snapshot_source",

@@ -11,7 +11,7 @@ import streamlit as st
 from emotion.images import check_file_size, decode_image
 from emotion.pipeline import FaceReading, FramePipeline, draw_readings
 
-SOURCES: dict[str, str] = {"upload": ":material/upload: Upload a photo", "camera": ":material/photo_camera: Camera"}
+SOURCES: dict[str, str] = {"upload": ":material/upload: Upload", "camera": ":material/photo_camera: Camera"}
 UNSURE_BELOW = 0.4  # the live smoother's default min_confidence: below it a photo's reading is a guess
 _RESULT_KEY = "snapshot_result"
 
