@@ -13,18 +13,21 @@ apply_style()
 start_background_sync()
 
 # One screen per file in pages/; each starts with ui.shell.ensure_app_shell() so that a deep link on a
-# freshly started server also runs through this navigation (see ui/shell.py).
+# freshly started server also runs through this navigation (see ui/shell.py). The links are drawn here, not
+# by Streamlit, because .streamlit/config.toml turns its automatic list off: on a server's first visit that
+# list would flash the raw file names of pages/ before this script runs.
 normalise_page_address("live")
-navigation = st.navigation(
-    [
-        st.Page("pages/live.py", title="Live", icon=":material/videocam:", url_path="live", default=True),
-        st.Page("pages/snapshot.py", title="Snapshot", icon=":material/photo_camera:", url_path="snapshot"),
-        st.Page("pages/library.py", title="Library", icon=":material/library_music:", url_path="library"),
-        st.Page("pages/model.py", title="Model", icon=":material/psychology:", url_path="model"),
-        st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
-    ]
-)
-st.logo(LOGO, size="large", icon_image=LOGO)  # the app's name stays in view on phones too
+screens = [
+    st.Page("pages/live.py", title="Live", icon=":material/videocam:", url_path="live", default=True),
+    st.Page("pages/snapshot.py", title="Snapshot", icon=":material/photo_camera:", url_path="snapshot"),
+    st.Page("pages/library.py", title="Library", icon=":material/library_music:", url_path="library"),
+    st.Page("pages/model.py", title="Model", icon=":material/psychology:", url_path="model"),
+    st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
+]
+navigation = st.navigation(screens, position="hidden")
+st.logo(LOGO, size="large", icon_image=LOGO)  # with the app's name (ui/style.css): in view on phones too
 with st.sidebar:
+    for screen in screens:
+        st.page_link(screen)
     st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
 navigation.run()
