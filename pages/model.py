@@ -96,10 +96,7 @@ with st.container(key="card-metrics"):
         table = per_class_frame(private, public)
         if len(table.columns) > 1:
             st.markdown("**Per emotion (PrivateTest)**")
-            st.dataframe(table, hide_index=True, width="stretch", column_config={
-                column: st.column_config.NumberColumn(format="%.0f%%")
-                for column in ("Precision", "Recall", "Recall (PublicTest)") if column in table.columns
-            })
+            st.table(table.set_index("Emotion"))
         chart = confusion_chart(private.get("confusion") or [])
         if chart is not None:
             st.markdown("**Which emotion each true emotion was read as** (PrivateTest; each row adds up to "
@@ -110,9 +107,10 @@ with st.container(key="card-metrics"):
         if curve is not None:
             st.markdown("**How the model learned** (accuracy after each epoch of training)")
             st.altair_chart(curve, width="stretch")
+            restarted = len({row["run_id"] for row in lineage}) > 1
             st.caption("Training accuracy is measured on distorted copies of the faces (augmentation), so it "
-                       "runs close to the held-out figure. A dashed line marks where training restarted from "
-                       "the best weights so far with a lower learning rate.")
+                       "runs close to the held-out figure." + (" The dashed line marks where training went on "
+                       "from the best weights so far with a lower learning rate." if restarted else ""))
         if metrics.get("evaluated"):
             st.caption(f"Evaluated {metrics['evaluated']}.")
 
@@ -125,18 +123,11 @@ with st.container(key="card-bench"):
         st.info("Not measured yet: the benchmark scripts in bench/ write their figures there.",
                 icon=":material/hourglass_empty:")
     else:
-        st.dataframe(speed, hide_index=True, width="stretch", column_config={
-            "What": st.column_config.TextColumn(width="large"),
-            "Typical (median)": st.column_config.NumberColumn(format="%.1f ms"),
-            "Slow case (95th percentile)": st.column_config.NumberColumn(format="%.1f ms"),
-        })
+        st.table(speed.set_index("What"))
         machine = (bench["results"] or {}).get("machine")
         st.caption("Milliseconds on the server" + (f" ({machine})" if isinstance(machine, str) else "")
                    + "; a video frame is 640×480. Figures from the scripts in bench/.")
     recall = detector_recall_frame(bench["detectors"])
     if not recall.empty:
         st.markdown("**Face detectors compared** (share of the test faces found)")
-        st.dataframe(recall, hide_index=True, width="stretch", column_config={
-            "Faces found": st.column_config.NumberColumn(format="%.1f%%"),
-            "False alarms": st.column_config.NumberColumn(format="%d"),
-        })
+        st.table(recall.set_index("Detector"))

@@ -48,6 +48,18 @@ def split_report(metrics: Mapping[str, Any], split: str) -> Mapping[str, Any]:
     return report if isinstance(report, Mapping) else {}
 
 
+def _percent(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def _count(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:,.0f}"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms"
+
+
 def per_class_frame(private: Mapping[str, Any], public: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Precision and recall per emotion (FER2013 order) on PrivateTest, PublicTest recall beside it."""
     rows = []
@@ -60,8 +72,8 @@ def per_class_frame(private: Mapping[str, Any], public: Mapping[str, Any] | None
             "Faces": number(private, "per_class", emotion, "support"),
         })
     frame = pd.DataFrame(rows).dropna(axis="columns", how="all")
-    rates = [column for column in frame.columns if column.startswith(("Precision", "Recall"))]
-    frame[rates] = frame[rates].astype(float) * 100  # shown as whole percentages
+    for column in frame.columns[1:]:
+        frame[column] = frame[column].map(_count if column == "Faces" else _percent)
     return frame
 
 
@@ -179,7 +191,7 @@ def learning_curve_chart(lineage: list[dict[str, Any]]) -> alt.Chart | None:
     marks = pd.DataFrame({"epoch": restarts, "label": ["restart: lower learning rate"] * len(restarts)})
     rules = alt.Chart(marks).mark_rule(strokeDash=[4, 4], color="#8a90a2").encode(x="epoch:Q")
     text = alt.Chart(marks).mark_text(align="right", dx=-5, dy=-6, color="#6b7280", fontSize=11).encode(
-        x="epoch:Q", y=alt.value(260), text="label:N")
+        x="epoch:Q", y=alt.value(240), text="label:N")
     return lines + rules + text
 
 
@@ -200,19 +212,19 @@ def _timing(data: Mapping[str, Any] | None, key: str) -> tuple[float | None, flo
 
 
 def speed_frame(bench: Mapping[str, Mapping[str, Any] | None]) -> pd.DataFrame:
-    """One table of the benchmark timings: what was timed, median and 95th-percentile milliseconds."""
+    """One table of the benchmark timings, as text: what was timed, median and 95th-percentile milliseconds."""
     rows = []
     for source, key, label in SPEED_ROWS:
         median, p95 = _timing(bench.get(source), key)
         if median is not None:
-            rows.append({"What": label, "Typical (median)": median, "Slow case (95th percentile)": p95})
+            rows.append({"What": label, "Typical (median)": _ms(median), "Slow case (95th percentile)": _ms(p95)})
     detectors = bench.get("detectors") or {}
     for name, figures in detectors.items():
         median = number(figures, "median_ms_per_frame")
         if median is not None and not name.startswith("yunet"):
             rows.append({"What": f"Finding the faces with {name.split(' ')[0].capitalize()} (for comparison)",
-                         "Typical (median)": median,
-                         "Slow case (95th percentile)": number(figures, "p95_ms_per_frame")})
+                         "Typical (median)": _ms(median),
+                         "Slow case (95th percentile)": _ms(number(figures, "p95_ms_per_frame"))})
     return pd.DataFrame(rows, columns=["What", "Typical (median)", "Slow case (95th percentile)"])
 
 
@@ -227,6 +239,7 @@ def detector_recall_frame(detectors: Mapping[str, Any] | None) -> pd.DataFrame:
     for name, figures in (detectors or {}).items():
         recall = number(figures, "recall")
         if recall is not None:
-            rows.append({"Detector": name, "Faces found": recall * 100,
-                         "False alarms": number(figures, "false_positives")})
+            false_alarms = number(figures, "false_positives")
+            rows.append({"Detector": name, "Faces found": _percent(recall, 1),
+                         "False alarms": "—" if false_alarms is None else _count(false_alarms)})
     return pd.DataFrame(rows, columns=["Detector", "Faces found", "False alarms"])

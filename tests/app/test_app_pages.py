@@ -92,7 +92,7 @@ def test_model_page_shows_metrics(seeded_db: str, open_page: Callable[[str], App
     at = open_page("pages/model.py")
     assert not at.exception
     assert at.metric[0].value == "65.1%"
-    assert len(at.dataframe[0].value) == 7
+    assert len(at.table[0].value) == 7
     assert any("results.json could not be read" in e.value for e in at.error)
 
 
@@ -236,10 +236,10 @@ def test_speed_is_one_table_with_plain_labels_and_the_per_face_claim_matches_it(
     at = _model_page(tmp_path, monkeypatch, open_page, _metrics(),
                      {"results": results, "recommender": {"median_ms": 1.2, "p95_ms": 2.3}})
     assert not at.exception
-    speed = at.dataframe[-1].value
-    assert list(speed.columns) == ["What", "Typical (median)", "Slow case (95th percentile)"]
-    assert not any("_" in label for label in speed["What"])  # no raw JSON keys
-    assert "Reading one face (with its mirror image, as the app does)" in set(speed["What"])
+    speed = at.table[-1].value
+    assert list(speed.columns) == ["Typical (median)", "Slow case (95th percentile)"]
+    assert not any("_" in label for label in speed.index)  # no raw JSON keys
+    assert speed.loc["Reading one face (with its mirror image, as the app does)"].tolist() == ["2.9 ms", "3.1 ms"]
     assert "about 3 ms per face" in page_text(at)
     assert "millisecond per face" not in page_text(at)
 
