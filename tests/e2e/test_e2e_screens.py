@@ -217,10 +217,10 @@ def test_model_about_and_snapshot_read_well(screens_app: str, browser: object, s
     page.set_viewport_size(size)
     tag = "desktop" if size is DESKTOP else "phone"
     try:
-        for screen in ("snapshot", "model", "about"):
+        for screen in ("", "snapshot", "model", "about"):  # "" is Live, the default screen
             _open(page, f"{screens_app}/{screen}")
             time.sleep(3)  # charts and fonts
-            logo = page.locator('[data-testid="stLogoLink"]:visible').first
+            logo = page.locator('img[data-testid$="Logo"]:visible').first.locator("xpath=..")
             box = logo.bounding_box()
             assert box is not None and box["y"] < 80, "the app's logo is not in view"
             name = logo.evaluate("el => getComputedStyle(el, '::after').content")
@@ -232,7 +232,7 @@ def test_model_about_and_snapshot_read_well(screens_app: str, browser: object, s
             for link in links:
                 colour = link.evaluate("el => getComputedStyle(el).color")
                 assert colour != "rgb(0, 0, 238)", "a link in the browser's default blue"
-            page.screenshot(path=str(ARTIFACTS / f"screens_{screen}_{tag}.png"))
+            page.screenshot(path=str(ARTIFACTS / f"screens_{screen or 'live'}_{tag}.png"))
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "server's memory" in text and "FER2013" in text  # About
         _open(page, f"{screens_app}/model")
