@@ -69,12 +69,12 @@ def session_analysis(pipeline: FramePipeline, data: bytes, max_mb: float) -> Sna
     cached = st.session_state.get(_RESULT_KEY)
     if cached is None or cached[0] != digest:
         try:
-            outcome: SnapshotResult | ValueError = analyse_photo(pipeline, data, max_mb)
+            outcome: SnapshotResult | str = analyse_photo(pipeline, data, max_mb)
         except ValueError as error:
-            outcome = error
+            outcome = str(error)  # the sentence only: a kept exception would keep the photo alive via its traceback
         st.session_state[_RESULT_KEY] = cached = (digest, outcome)
-    if isinstance(cached[1], ValueError):
-        raise cached[1]
+    if isinstance(cached[1], str):
+        raise ValueError(cached[1])
     return cached[1]
 
 
