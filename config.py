@@ -24,6 +24,8 @@ YUNET_PATH: Path = MODELS_DIR / "face_detection_yunet.onnx"
 KERAS_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.keras"
 TFLITE_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.tflite"
 METRICS_PATH: Path = MODELS_DIR / "metrics.json"
+# where the face square lies relative to the detector box: written by `python -m emotion.calibrate`
+CROP_GEOMETRY_PATH: Path = MODELS_DIR / "crop_geometry.json"
 HISTORY_PATH: Path = MODELS_DIR / "history.csv"
 CHECKPOINT_DIR: Path = Path(os.environ.get("MOODTUNE_CHECKPOINT_DIR", ROOT / "checkpoints"))
 
