@@ -29,9 +29,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import config  # noqa: E402
-from emotion.augment import WebcamConditions, augment_batch, framing_tables  # noqa: E402
+from emotion.augment import WebcamConditions, augment_batch  # noqa: E402
 from emotion.data import FaceSet, load_split  # noqa: E402
-from emotion.geometry import read_geometry  # noqa: E402
+from emotion.geometry import framing_tables, read_geometry  # noqa: E402
 from emotion.labels import NUM_CLASSES  # noqa: E402
 from emotion.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
 from emotion.preprocess import FACE_SIZE  # noqa: E402
