@@ -129,9 +129,9 @@ def test_foreign_database_is_left_alone(tmp_path):
         assert [r[0] for r in raw.execute("SELECT name FROM sqlite_master")] == ["tracks"]
 
 
-def test_locked_database_gives_a_clear_error(db_url):
-    engine = open_engine(db_url, busy_timeout_s=0.2)
-    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+def test_locked_database_gives_a_clear_error(sqlite_url):
+    engine = open_engine(sqlite_url, busy_timeout_s=0.2)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process is writing and does not let go
     try:
         with pytest.raises(DatabaseUnavailable, match="locked") as caught:

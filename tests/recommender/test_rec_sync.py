@@ -1,4 +1,4 @@
-"""Spotify sync through real spotipy against the fake Web API, into a real SQLite file."""
+"""Spotify sync through real spotipy against the fake Web API, into real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -229,8 +229,14 @@ def test_database_failure_inside_the_write_rolls_back(engine, fake_spotify, own_
     fake_spotify.playlists[own_playlists["B"]].set_tracks(new_tracks(400, 10))
     # a real failure half-way through the INSERTs of the new list (like a full disk)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TRIGGER fail_midway BEFORE INSERT ON playlist_tracks "
-                          "WHEN NEW.position = 6 BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("CREATE TRIGGER fail_midway BEFORE INSERT ON playlist_tracks "
+                              "WHEN NEW.position = 6 BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        else:
+            conn.execute(text("CREATE FUNCTION fail_midway() RETURNS trigger AS $$ BEGIN "
+                              "RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql"))
+            conn.execute(text("CREATE TRIGGER fail_midway BEFORE INSERT ON playlist_tracks FOR EACH ROW "
+                              "WHEN (NEW.position = 6) EXECUTE FUNCTION fail_midway()"))
     report = sync_all(engine, fake_spotify.credentials(), policy=fast_policy)
 
     assert report.status == "partial"
