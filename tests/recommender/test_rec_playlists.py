@@ -55,7 +55,8 @@ def test_add_list_and_remove(engine):
 
 
 def test_removing_keeps_track_list_while_another_emotion_uses_it(engine):
-    shared = "1n6cpWo9ant4WguEo91KZh"  # the prototype's sad + disgust playlist
+    shared = "1n6cpWo9ant4WguEo91KZh"  # the prototype's sad playlist, here also chosen for disgust
+    add_playlist(engine, "disgust", shared)
     with engine.begin() as conn:
         track = conn.execute(text("SELECT id FROM tracks LIMIT 1")).scalar()
         conn.execute(text("INSERT INTO playlist_tracks VALUES (:p, :t, 0)"), {"p": shared, "t": track})
