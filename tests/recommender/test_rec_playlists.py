@@ -29,8 +29,11 @@ def test_parse_playlist_id_accepts_what_people_paste(pasted):
      f"https://example.com/playlist/{PID}", f"https://open.spotify.com/playlist/{PID}x"],
 )
 def test_parse_playlist_id_rejects_everything_else(pasted):
-    with pytest.raises(ValueError, match="not a Spotify playlist"):
+    with pytest.raises(ValueError, match=r"^That is not a Spotify playlist") as caught:
         parse_playlist_id(pasted)
+    assert str(caught.value).endswith("22-character id.")  # sentences that say what to paste
+    if "track" in pasted or "album" in pasted:
+        assert "Copy link to playlist" in str(caught.value)
 
 
 def test_add_list_and_remove(engine):
