@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.music import start_background_sync
+from ui.settings import show_settings_problems, start_background_sync
 from ui.style import apply_style
 
 st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initial_sidebar_state="auto")
 apply_style()
-start_background_sync()
+start_background_sync()  # the sync thread opens the database: no screen waits for it
 
 # One screen per file in pages/; each starts with ui.shell.ensure_app_shell() so that a deep link on a
 # freshly started server also runs through this navigation (see ui/shell.py).
@@ -25,4 +25,5 @@ navigation = st.navigation(
 with st.sidebar:
     st.markdown("### 🎵 Moodtune")
     st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
+show_settings_problems()
 navigation.run()
