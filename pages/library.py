@@ -31,7 +31,7 @@ JOB_KEY = "library-sync-job"
 NOTICE_KEY = "library-notice"  # {section: (kind, sentence, details or "")}, shown once after an action
 CONFIRM_KEY = "library-confirm-remove"  # (playlist id, emotion, name) waiting for "Yes, remove"
 
-st.title("📚 Library")
+st.title(":material/library_music: Library")
 st.caption("The playlists behind each emotion, their sync with Spotify, and every track Moodtune can play.")
 
 engine = database()
