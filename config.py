@@ -54,8 +54,39 @@ UPLOAD_MAX_MB: int = int(os.environ.get("MOODTUNE_UPLOAD_MAX_MB", "8"))
 DEFAULT_ICE_SERVERS: tuple[dict[str, object], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 ICE_SERVERS_JSON: str | None = os.environ.get("MOODTUNE_ICE_SERVERS") or None
 APP_TRACKS: int = int(os.environ.get("MOODTUNE_APP_TRACKS", "8"))  # tracks shown per recommendation
-LIVE_REFRESH_S: float = 0.5  # how often the Live screen reads the webcam results
+LIVE_REFRESH_S: float = 1.0  # how often a streaming Live screen reads the webcam results (not at all when idle)
 # seconds without video before the Live screen says the connection failed
 LIVE_CONNECT_TIMEOUT_S: float = float(os.environ.get("MOODTUNE_LIVE_CONNECT_TIMEOUT_S", "15"))
 # "0" keeps the app from starting the weekly background sync thread (tests, read-only deployments)
 START_SCHEDULER: bool = os.environ.get("MOODTUNE_SCHEDULER", "1") != "0"
+
+# --- music pacing (Live screen; recommender/pacing.py) ----------------------------------------------
+# How long a new mood must hold before the Live screen's music follows it. 15 s: a frown or a laugh
+# (< 5 s) never stops the song, and a real change of mood (with ~2 s of smoothing) has new music well
+# within 30 s. Accepted range 5..25 s; anything else names the setting and uses the default.
+MUSIC_DWELL_DEFAULT_S: float = 15.0
+MUSIC_DWELL_RANGE_S: tuple[float, float] = (5.0, 25.0)
+
+
+def _music_dwell_s(raw: str | None) -> float:
+    """``MOODTUNE_MUSIC_DWELL_S`` as seconds within ``MUSIC_DWELL_RANGE_S``; the default (with a warning) if not."""
+    if raw is None or not raw.strip():
+        return MUSIC_DWELL_DEFAULT_S
+    low, high = MUSIC_DWELL_RANGE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also false for nan
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "MOODTUNE_MUSIC_DWELL_S=%r is not a number of seconds from %g to %g: using %g",
+            raw, low, high, MUSIC_DWELL_DEFAULT_S)
+        return MUSIC_DWELL_DEFAULT_S
+    return value
+
+
+MUSIC_DWELL_S: float = _music_dwell_s(os.environ.get("MOODTUNE_MUSIC_DWELL_S"))
+# frames per second the Live screen analyses per session (the rest are shown with the last boxes)
+LIVE_ANALYSIS_FPS: float = 6.0
