@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.music import start_background_sync
+from ui.music import now_playing, start_background_sync
 from ui.style import apply_style
 
 st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initial_sidebar_state="auto")
@@ -25,4 +25,7 @@ navigation = st.navigation(
 with st.sidebar:
     st.markdown("### 🎵 Moodtune")
     st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
+    # Drawn here, at the same place on every screen, so the player is never remounted: the music keeps
+    # playing while the user browses other screens (the Live screen hands it the mood's playlist).
+    now_playing()
 navigation.run()
