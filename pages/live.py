@@ -66,7 +66,7 @@ def live_panel() -> None:
     """The mood at once (headline, bars, timeline); the music only when the pacer says so."""
     now = time.monotonic()
     age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
-    reading = live.reading()
+    reading = live.reading(now)
     status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
                          config.LIVE_CONNECT_TIMEOUT_S)
     live.log_problem(status)
@@ -74,6 +74,8 @@ def live_panel() -> None:
         last = "" if status.streaming else f"last reading, {reading.read_at:%H:%M:%S} UTC" if reading.read_at else ""
         st.html(emotion_headline_html(reading.mood, reading.confidence, last))
     show_status(status)
+    if status.streaming:
+        st.caption(f"{reading.analysed_fps:.1f} frames analysed per second")
 
     music = pacer.observe(reading.stable if status.streaming else None)
     if music.changed:

@@ -36,11 +36,11 @@ class MusicState:
 class MusicPacer:
     """The state machine: ``observe(mood)`` on every refresh, ``switch_now``/``keep``/``unpin`` on clicks."""
 
-    def __init__(self, dwell_s: float = config.MUSIC_DWELL_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, dwell_s: float = config.MUSIC_DWELL_S, clock: Callable[[], float] | None = None) -> None:
         if not dwell_s > 0:
             raise ValueError(f"dwell_s must be > 0 seconds, got {dwell_s}")
         self.dwell_s = dwell_s
-        self._clock = clock
+        self._clock = clock or time.monotonic  # looked up now: a test may stand in for the clock
         self._playing: str | None = None
         self._pending: str | None = None
         self._pending_since: float | None = None

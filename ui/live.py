@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ FrameCallback = Callable[[av.VideoFrame], av.VideoFrame]
 STALL_AFTER_S = 5.0  # no frame for this long while playing: the stream stalled
 TIMELINE_STEP_S = 2.0  # one timeline point per this many seconds of video
 MAX_TIMELINE = 300  # points kept per session: the last 10 minutes
+RATE_WINDOW_S = 5.0  # the analysed frame rate is measured over this window
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class LiveReading:
     read_at: datetime | None = None  # wall time of the last analysed face
     error: str | None = None
     timeline: tuple[TimelinePoint, ...] = ()
+    analysed_fps: float = 0.0  # frames analysed per second over the last few seconds
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ class LiveSession:
         self._connection = _Connection()
         self._timeline: list[TimelinePoint] = []
         self._last_readings: list[FaceReading] = []
-        self._last_analysed_at: float | None = None
+        self._next_due: float | None = None
+        self._analysed_times: deque[float] = deque(maxlen=64)
 
     # --- the video thread -------------------------------------------------------------------------
     def handle_frame(self, pipeline: FramePipeline, image: np.ndarray, now: float) -> np.ndarray:
@@ -117,9 +121,12 @@ class LiveSession:
         Never raises: a failure is recorded (shown on the page) and the frame goes back unannotated.
         """
         with self._lock:
-            due = self._last_analysed_at is None or now - self._last_analysed_at >= self._min_interval
+            due = self._next_due is None or now >= self._next_due
             if due:
-                self._last_analysed_at = now
+                # on a fixed schedule (not "interval after the last"), so 15 fps input gives 6, not 5
+                late = self._next_due is None or now - self._next_due >= self._min_interval
+                self._next_due = (now if late else self._next_due) + self._min_interval
+                self._analysed_times.append(now)
             else:
                 self._reading = replace(self._reading, frames=self._reading.frames + 1, last_frame_at=now)
                 shown = list(self._last_readings)
@@ -179,10 +186,12 @@ class LiveSession:
         return callback
 
     # --- the script thread ------------------------------------------------------------------------
-    def reading(self) -> LiveReading:
-        """A consistent copy of the latest results."""
+    def reading(self, now: float | None = None) -> LiveReading:
+        """A consistent copy of the latest results (``now``: monotonic seconds, for the analysed rate)."""
         with self._lock:
-            return replace(self._reading, timeline=tuple(self._timeline))
+            recent = [t for t in self._analysed_times if now is not None and now - t <= RATE_WINDOW_S]
+            fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+            return replace(self._reading, timeline=tuple(self._timeline), analysed_fps=fps)
 
     def observe_connection(self, playing: bool, signalling: bool, now: float) -> float:
         """Record the WebRTC state seen on this run; return how long it has been in that state.
@@ -220,7 +229,7 @@ class LiveSession:
             self._smoother.reset()
             self._timeline.clear()
             self._last_readings = []
-            self._last_analysed_at = None
+            self._next_due = None
             self._reading = LiveReading()
 
 
