@@ -9,11 +9,22 @@ that was remounted or reloaded cannot go unnoticed.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import config
-from browser import browser_page, ensure_ice_address, playlist_id, press, webcam_flags, write_y4m
+from browser import browser_page, ensure_ice_address, playlist_id, press, serve_app, webcam_flags, write_y4m
 from faces import clear_face
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One app server for this module's tests (each test has its own browser, hence its own session)."""
+    pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package (pip install playwright)")
+    with serve_app(tmp_path_factory.mktemp("live-server")) as url:
+        yield url
 
 # Flicker spells of other moods, then a sustained change. Times in seconds of video from START.
 FLICKER_END_S = 26.0
@@ -41,7 +52,7 @@ EMBEDS_UNTOUCHED = """() => [...document.querySelectorAll('iframe[src*="open.spo
 SIDEBAR_PLAYER = '[data-testid="stSidebar"] iframe[src*="/embed/playlist/{}"]'
 
 
-def test_flickers_leave_the_music_alone_and_a_sustained_mood_changes_it(app_url: str, tmp_path: Path) -> None:
+def test_flickers_leave_the_music_alone_and_a_sustained_mood_changes_it(live_url: str, tmp_path: Path) -> None:
     ensure_ice_address()
     happy, surprise, sad = clear_face("happy"), clear_face("surprise"), clear_face("sad")
     video = tmp_path / "flicker.y4m"
@@ -49,7 +60,7 @@ def test_flickers_leave_the_music_alone_and_a_sustained_mood_changes_it(app_url:
                       (sad, SUSTAINED_S)], fps=10)
     assert config.MUSIC_DWELL_S + 3 < SWITCH_WITHIN_S
     with browser_page(tmp_path, webcam_flags(video)) as page:
-        page.goto(app_url, wait_until="domcontentloaded")
+        page.goto(live_url, wait_until="domcontentloaded")
         press(page, "START")
         started = time.monotonic()
         page.locator(SIDEBAR_PLAYER.format(playlist_id("happy"))).wait_for(state="attached", timeout=45_000)
@@ -92,12 +103,12 @@ WATCH_ALARM = """() => {
 }"""
 
 
-def test_stop_and_start_never_raise_a_false_alarm(app_url: str, tmp_path: Path) -> None:
+def test_stop_and_start_never_raise_a_false_alarm(live_url: str, tmp_path: Path) -> None:
     ensure_ice_address()
     video = tmp_path / "happy.y4m"
     write_y4m(video, [(clear_face("happy"), 2)], fps=10)
     with browser_page(tmp_path, webcam_flags(video)) as page:
-        page.goto(app_url, wait_until="domcontentloaded")
+        page.goto(live_url, wait_until="domcontentloaded")
         page.evaluate(WATCH_ALARM)
         press(page, "START")
         page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=45_000)
@@ -109,3 +120,16 @@ def test_stop_and_start_never_raise_a_false_alarm(app_url: str, tmp_path: Path) 
             page.get_by_text("Reading your expression", exact=False).wait_for(timeout=30_000)
             time.sleep(2)
         assert page.evaluate("() => window.__mtAlarms") == []
+
+
+def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: Path) -> None:
+    video = tmp_path / "happy.y4m"
+    write_y4m(video, [(clear_face("happy"), 1)], fps=10)
+    flags = [flag for flag in webcam_flags(video) if "fake-ui" not in flag] + ["--deny-permission-prompts"]
+    with browser_page(tmp_path, flags) as page:
+        page.goto(live_url, wait_until="domcontentloaded")
+        invitation = page.get_by_text("Press START under the video box", exact=False)
+        invitation.wait_for(timeout=90_000)  # before START: a short invitation
+        press(page, "START")
+        page.get_by_text("The browser blocked the camera", exact=False).wait_for(timeout=15_000)
+        page.get_by_text("set Camera to Allow", exact=False).wait_for(timeout=1_000)
