@@ -90,3 +90,5 @@ def _music_dwell_s(raw: str | None) -> float:
 MUSIC_DWELL_S: float = _music_dwell_s(os.environ.get("MOODTUNE_MUSIC_DWELL_S"))
 # frames per second the Live screen analyses per session (the rest are shown with the last boxes)
 LIVE_ANALYSIS_FPS: float = 6.0
+# width (px) of the annotated video sent back to the browser: VP8 at 320x240 costs ~1/4 of 640x480
+LIVE_RETURN_WIDTH: int = 320

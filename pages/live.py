@@ -45,7 +45,7 @@ with video_col, st.container(key="card-video"):
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=live.frame_callback(pipeline, time.monotonic),
+        video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
         async_processing=True,
         sendback_audio=False,
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import av
+import cv2
 import numpy as np
 import streamlit as st
 
@@ -114,30 +115,42 @@ class LiveSession:
         self._analysed_times: deque[float] = deque(maxlen=64)
 
     # --- the video thread -------------------------------------------------------------------------
-    def handle_frame(self, pipeline: FramePipeline, image: np.ndarray, now: float) -> np.ndarray:
+    def _analysis_due(self, now: float) -> bool:
+        """Whether the frame at ``now`` is analysed; the others only count (and show the last boxes)."""
+        with self._lock:
+            if self._next_due is not None and now < self._next_due:
+                self._reading = replace(self._reading, frames=self._reading.frames + 1, last_frame_at=now)
+                return False
+            # on a fixed schedule (not "interval after the last"), so 15 fps input gives 6, not 5
+            late = self._next_due is None or now - self._next_due >= self._min_interval
+            self._next_due = (now if late else self._next_due) + self._min_interval
+            self._analysed_times.append(now)
+            return True
+
+    def handle_frame(self, pipeline: FramePipeline, image: np.ndarray, now: float,
+                     return_width: int | None = None) -> np.ndarray:
         """Analyse one BGR frame (or reuse the last analysis, at most ``analysis_fps`` a second), record the
-        result, and return a NEW annotated BGR array.
+        result, and return a NEW annotated BGR array, ``return_width`` pixels wide (default: as given).
 
         Never raises: a failure is recorded (shown on the page) and the frame goes back unannotated.
         """
-        with self._lock:
-            due = self._next_due is None or now >= self._next_due
-            if due:
-                # on a fixed schedule (not "interval after the last"), so 15 fps input gives 6, not 5
-                late = self._next_due is None or now - self._next_due >= self._min_interval
-                self._next_due = (now if late else self._next_due) + self._min_interval
-                self._analysed_times.append(now)
-            else:
-                self._reading = replace(self._reading, frames=self._reading.frames + 1, last_frame_at=now)
-                shown = list(self._last_readings)
-        if not due:
-            return draw_readings(image, shown)
+        size = return_size(image.shape[1], image.shape[0], return_width)
+        if not self._analysis_due(now):
+            small = image if size == (image.shape[1], image.shape[0]) else cv2.resize(image, size,
+                                                                                      interpolation=cv2.INTER_AREA)
+            return self.redraw(small, image.shape[1])
+        return self.analyse(pipeline, image, now, size)
+
+    def analyse(self, pipeline: FramePipeline, image: np.ndarray, now: float, size: tuple[int, int]) -> np.ndarray:
+        """Read the faces in a full-size frame; return it ``size`` (w, h) large with the boxes drawn."""
+        small = image if size == (image.shape[1], image.shape[0]) else cv2.resize(image, size,
+                                                                                  interpolation=cv2.INTER_AREA)
         try:
             readings = pipeline.process(image)
             check_readings(readings)
             with self._lock:
                 shown = self._record(readings, now)
-            return draw_readings(image, shown)
+            return draw_readings(small, _scaled(shown, size[0] / image.shape[1]))
         except Exception as error:  # noqa: BLE001 - the stream must survive one bad frame
             with self._lock:
                 if str(error) != self._reading.error:  # once per distinct problem, not per frame
@@ -145,7 +158,13 @@ class LiveSession:
                 self._last_readings = []
                 self._reading = replace(self._reading, error=str(error), last_frame_at=now,
                                         frames=self._reading.frames + 1, analysed=self._reading.analysed + 1)
-            return np.array(image, copy=True)
+            return np.array(small, copy=True)
+
+    def redraw(self, small: np.ndarray, full_width: int) -> np.ndarray:
+        """The last analysis's boxes over a frame that is not analysed (``full_width``: the analysed size)."""
+        with self._lock:
+            shown = list(self._last_readings)
+        return draw_readings(small, _scaled(shown, small.shape[1] / full_width))
 
     def _record(self, readings: list[FaceReading], now: float) -> list[FaceReading]:
         """Feed the largest face to the smoother and publish the result (holding the lock).
@@ -175,12 +194,21 @@ class LiveSession:
         self._last_readings = shown
         return shown
 
-    def frame_callback(self, pipeline: FramePipeline, clock: Callable[[], float]) -> FrameCallback:
-        """The ``video_frame_callback`` for ``webrtc_streamer``: frame in, new annotated frame out."""
+    def frame_callback(self, pipeline: FramePipeline, clock: Callable[[], float],
+                       return_width: int | None = None) -> FrameCallback:
+        """The ``video_frame_callback`` for ``webrtc_streamer``: frame in, new annotated frame out.
+
+        Only analysed frames are converted at full size; the video goes back ``return_width`` pixels wide
+        (VP8-encoding 640x480 costs ~4x 320x240, measured), with the boxes scaled to match.
+        """
 
         def callback(frame: av.VideoFrame) -> av.VideoFrame:
-            image = frame.to_ndarray(format="bgr24")
-            out = self.handle_frame(pipeline, image, clock())
+            now = clock()
+            width, height = return_size(frame.width, frame.height, return_width)
+            if self._analysis_due(now):
+                out = self.analyse(pipeline, frame.to_ndarray(format="bgr24"), now, (width, height))
+            else:
+                out = self.redraw(frame.to_ndarray(format="bgr24", width=width, height=height), frame.width)
             return av.VideoFrame.from_ndarray(out, format="bgr24")
 
         return callback
@@ -231,6 +259,19 @@ class LiveSession:
             self._last_readings = []
             self._next_due = None
             self._reading = LiveReading()
+
+
+def return_size(width: int, height: int, return_width: int | None) -> tuple[int, int]:
+    """(w, h) of the video sent back: ``return_width`` wide (never larger than the input), even sizes."""
+    if not return_width or return_width >= width:
+        return width, height
+    return max(2, return_width // 2 * 2), max(2, round(height * return_width / width / 2) * 2)
+
+
+def _scaled(readings: list[FaceReading], factor: float) -> list[FaceReading]:
+    if factor == 1.0:
+        return readings
+    return [replace(r, box=tuple(round(v * factor) for v in r.box)) for r in readings]  # type: ignore[arg-type]
 
 
 def session_holder(analysis_fps: float) -> LiveSession:

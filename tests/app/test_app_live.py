@@ -58,6 +58,18 @@ def test_callback_returns_a_new_annotated_frame() -> None:
     assert session.reading().frames == 1 and session.reading().faces == 1
 
 
+def test_the_video_goes_back_smaller_with_the_boxes_scaled() -> None:
+    session = LiveSession(analysis_fps=5.0)
+    callback = session.frame_callback(FixedPipeline("happy"), clock=iter([0.0, 0.05]).__next__, return_width=240)
+    analysed = callback(av.VideoFrame.from_ndarray(FRAME, format="bgr24")).to_ndarray(format="bgr24")
+    redrawn = callback(av.VideoFrame.from_ndarray(FRAME, format="bgr24")).to_ndarray(format="bgr24")
+    assert analysed.shape == redrawn.shape == (180, 240, 3)
+    assert session.reading().frames == 2 and session.reading().analysed == 1
+    # the box (10, 10, 50, 60) at half size: its left edge is drawn at x = 5, in both frames
+    for out in (analysed, redrawn):
+        assert out[20, 5].tolist() != [128, 128, 128] and out[20, 3].tolist() == [128, 128, 128]
+
+
 def test_real_pipeline_on_the_test_face_finds_one_face() -> None:
     from emotion.pipeline import FramePipeline
 
