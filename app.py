@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.music import now_playing
 from ui.settings import show_settings_problems, start_background_sync
 from ui.shell import LOGO, normalise_page_address
 from ui.style import apply_style
@@ -30,5 +31,8 @@ with st.sidebar:
     for screen in screens:
         st.page_link(screen)
     st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
+    # Drawn here, at the same place on every screen, so the player is never remounted: the music keeps
+    # playing while the user browses other screens (the Live screen hands it the mood's playlist).
+    now_playing()
 show_settings_problems()
 navigation.run()
