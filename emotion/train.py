@@ -34,7 +34,6 @@ from emotion.data import FaceSet, load_split  # noqa: E402
 from emotion.geometry import framing_tables, read_geometry  # noqa: E402
 from emotion.labels import NUM_CLASSES  # noqa: E402
 from emotion.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
-from emotion.preprocess import FACE_SIZE  # noqa: E402
 
 CHECKPOINT_NAME = "last.keras"
 STATE_NAME = "state.json"
