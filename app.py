@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.music import start_background_sync
+from ui.music import now_playing
+from ui.settings import show_settings_problems, start_background_sync
 from ui.shell import LOGO, normalise_page_address
 from ui.style import apply_style
 
 st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initial_sidebar_state="auto")
 apply_style()
-start_background_sync()
+start_background_sync()  # the sync thread opens the database: no screen waits for it
 
 # One screen per file in pages/; each starts with ui.shell.ensure_app_shell() so that a deep link on a
 # freshly started server also runs through this navigation (see ui/shell.py). The links are drawn here, not
@@ -30,4 +31,8 @@ with st.sidebar:
     for screen in screens:
         st.page_link(screen)
     st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
+    # Drawn here, at the same place on every screen, so the player is never remounted: the music keeps
+    # playing while the user browses other screens (the Live screen hands it the mood's playlist).
+    now_playing()
+show_settings_problems()
 navigation.run()
