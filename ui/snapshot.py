@@ -78,6 +78,24 @@ def session_analysis(pipeline: FramePipeline, data: bytes, max_mb: float) -> Sna
     return cached[1]
 
 
+def browser_refusal_style(max_mb: float) -> str:
+    """CSS that shows, in words, a file the browser itself refused (over Streamlit's upload ceiling).
+
+    Such a file never reaches the app: the uploader marks its chip invalid and hides the reason in a hover
+    tooltip. This writes the reason under the chip, and hides an old refused chip once another file follows.
+    """
+    chips = '.st-key-snapshot_upload [data-testid="stFileChips"]'
+    return (
+        "<style>"
+        f'{chips} [data-testid="stFileChip"][aria-invalid="true"] {{ flex-wrap: wrap; }}'
+        f'{chips} [data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {{ display: none; }}'
+        f'{chips} [data-testid="stFileChip"][aria-invalid="true"]::after {{ flex-basis: 100%; '
+        f'content: "This file is too large: the limit is {max_mb:g} MB."; color: #b3261e; font-size: 0.9rem; }}'
+        f"{chips} > div > div:has([aria-invalid=\"true\"]):not(:last-child) {{ display: none; }}"
+        "</style>"
+    )
+
+
 def forget_analysis() -> None:
     """Drop the last photo's result (no photo on screen any more)."""
     st.session_state.pop(_RESULT_KEY, None)
