@@ -1,6 +1,6 @@
 """Benchmark: decoding user photos safely (``emotion.images.decode_image``): time and peak memory per photo.
 
-    python bench/images.py            # writes bench/images.json
+    python bench/images.py            # prints the figures; --write records them in bench/images.json
 
 Each photo is decoded in its own fresh Python process, so its peak RSS (above the imports) is its own. The
 photos are the happy test face scaled up: a phone-sized JPEG, an 8000×8000 baseline JPEG, the largest PNG,
@@ -10,6 +10,7 @@ progressive JPEG and WebP that are accepted (just under 40 megapixels), and a 30
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import subprocess
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "emotion"))
 
 import config  # noqa: E402
+from bench._timing import add_output_options, write_figures  # noqa: E402
 from emotion.images import MAX_PIXELS  # noqa: E402
 
 MEASURE = """
@@ -75,6 +77,10 @@ def photos(folder: Path) -> dict[str, Path]:
 
 
 def main() -> None:
+    """Decode each photo in a fresh process and print its figures (``--write`` records them)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_output_options(parser, "images")
+    args = parser.parse_args()
     figures: dict[str, object] = {"machine": f"{platform.machine()}, one OpenCV thread"}
     with tempfile.TemporaryDirectory() as folder:
         for name, path in photos(Path(folder)).items():
@@ -82,9 +88,7 @@ def main() -> None:
                                   capture_output=True, text=True, check=True)
             figures[name] = {"file_mb": round(path.stat().st_size / 1e6, 2), **json.loads(done.stdout)}
             print(name, figures[name])
-    out = Path(__file__).with_suffix(".json")
-    out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out}")
+    write_figures(args, "images", figures)
 
 
 if __name__ == "__main__":
