@@ -54,7 +54,7 @@ def show_connect_spotify() -> None:
         "folder. Then reload this page."
     )
     st.code('SPOTIPY_CLIENT_ID = "paste the Client ID here"\n'
-            'SPOTIPY_CLIENT_SECRET = "paste the Client secret here"', language="toml")
+            'SPOTIPY_CLIENT_SECRET = "paste the Client secret here"', language="toml", wrap_lines=True)
     st.markdown(
         "**Meanwhile everything else works:** every playlist below plays right here, and Live and Snapshot "
         "pick music from the built-in catalogue. Only reading your playlists' track lists into Moodtune "
@@ -174,7 +174,7 @@ def playlists_section(engine: Engine) -> None:
         info.html(playlist_html(playlist))
         if pending == (playlist.id, emotion):
             info.warning(f"Remove this playlist from {emotion}?", icon="🗑️")
-            yes, no = info.columns(2)
+            yes, no, _ = info.columns([1, 1, 2])
             yes.button("Yes, remove", key=f"rm-yes-{emotion}-{playlist.id}", type="primary",
                        on_click=remove_confirmed, args=(engine, playlist.id, emotion))
             no.button("Keep it", key=f"rm-no-{emotion}-{playlist.id}",
@@ -213,17 +213,19 @@ def catalogue_section(engine: Engine) -> None:
     st.dataframe(
         catalogue_frame(tracks), hide_index=True, width="stretch",
         column_config={
-            "Title": st.column_config.TextColumn("Title", pinned=True, width="medium"),
-            "Artists": st.column_config.TextColumn("Artists", width="medium"),
-            "Album": st.column_config.TextColumn("Album", width="medium"),
+            # widths in pixels that add up to less than the page at 1280 px (nothing cut off); on a phone
+            # the title stays pinned while the rest scrolls sideways
+            "Title": st.column_config.TextColumn("Title", pinned=True, width=190),
+            "Artists": st.column_config.TextColumn("Artists", width=140),
+            "Album": st.column_config.TextColumn("Album", width=130),
             "Popularity": st.column_config.ProgressColumn("Popularity", min_value=0, max_value=100, format="%d",
-                                                          width="small"),
+                                                          width=85),
             "Positivity": st.column_config.NumberColumn(
-                "Positivity", format="%.2f", width="small",
+                "Positivity", format="%.2f", width=75,
                 help="How happy the music sounds, from 0 (sad, angry) to 1 (cheerful); Spotify's valence."),
-            "Energy": st.column_config.NumberColumn("Energy", format="%.2f", width="small",
+            "Energy": st.column_config.NumberColumn("Energy", format="%.2f", width=60,
                                                     help="From 0 (calm) to 1 (intense)."),
-            "Spotify": st.column_config.LinkColumn("Spotify", display_text="Open", width="small"),
+            "Spotify": st.column_config.LinkColumn("Spotify", display_text="Open", width=60),
         },
     )
     back, where, forward = st.columns([1, 2, 1], vertical_alignment="center")
