@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 STATUS_WORDS: dict[str, str] = {
     "success": "✅ Finished", "partial": "⚠️ Partly done", "failed": "❌ Failed",
     "no_credentials": "🔑 Not configured", "running": "⏳ Running", "interrupted": "⛔ Interrupted",
-    "abandoned": "⛔ Abandoned",
+    "abandoned": "⛔ Abandoned", "cancelled": "⏹️ Cancelled",
 }
 # A click in the browser must not hang on Spotify: short timeouts, few retries, at most 5 s on a rate
 # limit, and the whole run within config.INTERACTIVE_SYNC_DEADLINE_S (the rest waits for the next sync).
-INTERACTIVE_POLICY = RetryPolicy(max_retry_after_s=5, attempts=3, timeout_s=min(config.SPOTIFY_TIMEOUT_S, 8.0),
+INTERACTIVE_POLICY = RetryPolicy(max_retry_after_s=5, attempts=3, timeout_s=min(config.SPOTIFY_TIMEOUT_S, 5.0),
                                  retry_budget_s=20)
 
 DASHBOARD_URL = "https://developer.spotify.com/dashboard"
@@ -200,8 +200,9 @@ def show_sync_job(job: SyncJob) -> None:
         notify("sync", "warning", job.outcome.reason, "")
     elif job.outcome is not None and job.outcome.report is not None:
         report = job.outcome.report
-        headline = "The sync finished." if report.ok else "The sync finished with problems; details below."
-        notify("sync", "success" if report.ok else "warning", headline, report.message)
+        headline = ("The sync finished." if report.ok else "The sync was cancelled; details below."
+                    if report.status == "cancelled" else "The sync finished with problems; details below.")
+        notify("sync", "success" if report.ok else "warning", headline)  # the details follow as the last sync
     st.rerun()  # the whole page: new sync history and playlist states
 
 
