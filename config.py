@@ -120,6 +120,8 @@ YUNET_PATH: Path = MODELS_DIR / "face_detection_yunet.onnx"
 KERAS_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.keras"
 TFLITE_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.tflite"
 METRICS_PATH: Path = MODELS_DIR / "metrics.json"
+# where the face square lies relative to the detector box: written by `python -m emotion.calibrate`
+CROP_GEOMETRY_PATH: Path = MODELS_DIR / "crop_geometry.json"
 HISTORY_PATH: Path = MODELS_DIR / "history.csv"
 CHECKPOINT_DIR: Path = Path(os.environ.get("MOODTUNE_CHECKPOINT_DIR", ROOT / "checkpoints"))
 
@@ -165,11 +167,24 @@ UPLOAD_MAX_MB: int = _whole("MOODTUNE_UPLOAD_MAX_MB", 8, minimum=1, maximum=10)
 DEFAULT_ICE_SERVERS: tuple[dict[str, object], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 ICE_SERVERS_JSON: str | None = os.environ.get("MOODTUNE_ICE_SERVERS") or None
 APP_TRACKS: int = _whole("MOODTUNE_APP_TRACKS", 8, minimum=1, maximum=50)  # tracks shown per recommendation
-LIVE_REFRESH_S: float = 0.5  # how often the Live screen reads the webcam results
+LIVE_REFRESH_S: float = 1.0  # how often a streaming Live screen reads the webcam results (not at all when idle)
 # seconds without video before the Live screen says the connection failed
 LIVE_CONNECT_TIMEOUT_S: float = _number("MOODTUNE_LIVE_CONNECT_TIMEOUT_S", 15.0, minimum=1, maximum=600)
 # "0" keeps the app from starting the weekly background sync thread (tests, read-only deployments)
 START_SCHEDULER: bool = _flag("MOODTUNE_SCHEDULER", True)
+
+# --- music pacing (Live screen; recommender/pacing.py) ----------------------------------------------
+# How long a new mood must hold before the Live screen's music follows it. 15 s: a frown or a laugh
+# (< 5 s) never stops the song, and a real change of mood (with ~2 s of smoothing) has new music well
+# within 30 s. Accepted range 5..25 s; anything else names the setting and uses the default.
+MUSIC_DWELL_DEFAULT_S: float = 15.0
+MUSIC_DWELL_RANGE_S: tuple[float, float] = (5.0, 25.0)
+MUSIC_DWELL_S: float = _number("MOODTUNE_MUSIC_DWELL_S", MUSIC_DWELL_DEFAULT_S, minimum=MUSIC_DWELL_RANGE_S[0],
+                                maximum=MUSIC_DWELL_RANGE_S[1])
+# frames per second the Live screen analyses per session (the rest are shown with the last boxes)
+LIVE_ANALYSIS_FPS: float = 6.0
+# width (px) of the annotated video sent back to the browser: VP8 at 320x240 costs ~1/4 of 640x480
+LIVE_RETURN_WIDTH: int = 320
 
 
 def exit_on_settings_problems(program: str) -> None:

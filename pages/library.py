@@ -11,7 +11,7 @@ from ui.shell import ensure_app_shell
 
 ensure_app_shell()
 
-st.title("📚 Library")
+st.title(":material/library_music: Library")
 st.caption("The playlists behind each emotion, their sync with Spotify, and every track Moodtune can play.")
 
 engine = database()
@@ -27,4 +27,4 @@ try:
     with st.container(key="card-catalogue"):
         catalogue_section(engine)
 except DatabaseUnavailable as error:
-    st.error(f"The music database is unavailable: {error}", icon="🗄️")
+    st.error(f"The music database is unavailable: {error}", icon=":material/database:")

@@ -1,4 +1,4 @@
-"""Live: the browser webcam, the emotion it shows, and music that fits — changing only with the mood."""
+"""Live: the browser webcam, the mood it shows at once, and music that follows the mood at a musical pace."""
 
 from __future__ import annotations
 
@@ -10,22 +10,32 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 import config
 from ui.charts import probability_chart, timeline_chart
-from ui.live import LiveSession, live_status, session_holder, show_status
-from ui.music import mode_switch, recommendation_for, render_recommendation
+from ui.live import (
+    LiveSession,
+    camera_denied_html,
+    live_status,
+    music_pacer,
+    pending_change_text,
+    release_closed_tabs,
+    session_holder,
+    show_status,
+)
+from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
 from ui.resources import load_pipeline
 from ui.settings import ice_servers
-from ui.style import emotion_headline_html
 from ui.shell import ensure_app_shell
+from ui.style import emotion_headline_html
 
 ensure_app_shell()
 
-st.title("🎥 Live")
+st.title(":material/videocam: Live")
 st.caption("Your face, read in your browser's video stream; music that follows your mood.")
 
 pipeline = load_pipeline()  # before START, so the first frames never wait for the model
 if pipeline is None:
     st.stop()
-live: LiveSession = session_holder()
+live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
+pacer = music_pacer(config.MUSIC_DWELL_S)
 servers, _source = ice_servers()
 
 video_col, status_col = st.columns([3, 2], gap="large")
@@ -35,45 +45,71 @@ with video_col, st.container(key="card-video"):
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": servers},
         media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=live.frame_callback(pipeline, time.monotonic),
+        video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
         async_processing=True,
         sendback_audio=False,
     )
+    st.html(camera_denied_html(), unsafe_allow_javascript=True)
+release_closed_tabs(ctx)
+streaming = ctx.state.playing or ctx.state.signalling
 
 
-@st.fragment(run_every=config.LIVE_REFRESH_S)
+def play_music(mood: str) -> None:
+    """Give the persistent player the new mood's playlist, then redraw the whole screen with its tracks."""
+    set_now_playing(recommendation_for("live", mood, st.session_state.get("music_mode", "match")))
+    st.rerun(scope="app")
+
+
+# Only a streaming page refreshes itself: an idle Live screen costs the server nothing.
+@st.fragment(run_every=config.LIVE_REFRESH_S if streaming else None)
 def live_panel() -> None:
-    """Re-read the video thread's results; a change of the stable emotion reruns the whole page."""
+    """The mood at once (headline, bars, timeline); the music only when the pacer says so."""
     now = time.monotonic()
-    reading = live.reading()
     age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
+    reading = live.reading(now)
     status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
                          config.LIVE_CONNECT_TIMEOUT_S)
-    st.html(emotion_headline_html(reading.stable, reading.confidence if reading.stable else None))
+    live.log_problem(status)
+    if reading.mood is not None:
+        last = "" if status.streaming else f"last reading, {reading.read_at:%H:%M:%S} UTC" if reading.read_at else ""
+        st.html(emotion_headline_html(reading.mood, reading.confidence, last))
     show_status(status)
-    if reading.probs is not None:
+    if status.streaming:
+        st.caption(f"{reading.analysed_fps:.1f} frames analysed per second")
+
+    music = pacer.observe(reading.stable if status.streaming else None)
+    if music.changed:
+        play_music(music.playing)
+    if music.pending is not None:
+        st.info(pending_change_text(music), icon="🎶")
+        switch, keep = st.columns(2)
+        if switch.button("Switch now", key="music_switch", width="stretch"):
+            play_music(pacer.switch_now().playing)
+        if not music.pinned and keep.button("Keep this music", key="music_keep", width="stretch"):
+            pacer.keep()
+            st.rerun(scope="fragment")
+    if music.pinned and st.button("Follow my mood again", key="music_unpin",
+                                  help="The music is pinned: it stays until you press this."):
+        pacer.unpin()
+        st.rerun(scope="fragment")
+    if status.streaming and reading.probs is not None:
         st.altair_chart(probability_chart(reading.probs), width="stretch")
-    st.session_state["live_timeline"] = reading.timeline
-    if reading.stable != st.session_state.get("live_emotion"):
-        st.session_state["live_emotion"] = reading.stable
-        st.rerun()  # the music below changes only now, with the stable emotion
+    if reading.timeline:
+        st.markdown("**Your mood over time**")
+        st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
 
 
 with status_col, st.container(key="card-status"):
     live_panel()
 
-emotion = st.session_state.get("live_emotion")
+playing = pacer.state.playing
 with st.container(key="card-music"):
     mode = mode_switch("live_mode")
-    if emotion is None:
+    if playing is None:
         st.markdown("🎧 Music appears here once your expression has been steady for a moment.")
     else:
-        rec = recommendation_for("live", emotion, mode)
+        rec = recommendation_for("live", playing, mode)
         if rec is not None:
-            render_recommendation(rec)
-
-timeline = st.session_state.get("live_timeline") or ()
-if timeline:
-    with st.container(key="card-timeline"):
-        st.subheader("Your mood this session")
-        st.altair_chart(timeline_chart(timeline, datetime.now(UTC)), width="stretch")
+            st.caption("The mood's playlist plays in the side panel (☰ on a phone) and keeps playing while you "
+                       "visit other screens.")
+            render_recommendation(rec, show_playlists=False)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from emotion.labels import EMOJI, EMOTIONS
+
+
+class TimelinePointLike(Protocol):
+    """A moment of the mood timeline (``ui.live.TimelinePoint``)."""
+
+    at: datetime
+    emotion: str
+    confidence: float
 
 
 def _label(emotion: str) -> str:
@@ -31,18 +40,29 @@ def probability_chart(probs: np.ndarray | Sequence[float]) -> alt.Chart:
     )
 
 
-def timeline_chart(timeline: Sequence[tuple[datetime, str]], now: datetime) -> alt.Chart:
-    """A step line of the stable emotion from each change until ``now``."""
-    rows = [(when, _label(emotion)) for when, emotion in timeline]
-    if rows:
-        rows.append((now, rows[-1][1]))  # the current emotion lasts until now
-    frame = pd.DataFrame(rows, columns=["time", "emotion"])
+TIMELINE_MIN_SPAN = timedelta(minutes=1)
+
+
+def timeline_chart(timeline: Sequence[TimelinePointLike], now: datetime) -> alt.Chart:
+    """The mood over time: one point every few seconds, on a clock-time axis ending at ``now``.
+
+    The axis always spans at least a minute (so a fresh session does not show fractions of a second)
+    and reads as hours:minutes:seconds.
+    """
+    frame = pd.DataFrame(
+        [(point.at, _label(point.emotion), point.confidence) for point in timeline],
+        columns=["time", "emotion", "confidence"],
+    )
+    start = min([now - TIMELINE_MIN_SPAN, *(point.at for point in timeline)])
     return (
-        alt.Chart(frame, height=190)
-        .mark_line(interpolate="step-after", point=True, color="#7c83fd", strokeWidth=3)
+        alt.Chart(frame, height=170)
+        .mark_line(interpolate="step-after", point=True, color="#7c83fd", strokeWidth=2)
         .encode(
-            x=alt.X("time:T", title=None),
-            y=alt.Y("emotion:N", sort=[_label(e) for e in EMOTIONS], title=None),
-            tooltip=[alt.Tooltip("time:T", format="%H:%M:%S"), alt.Tooltip("emotion:N")],
+            x=alt.X("time:T", title=None, scale=alt.Scale(domain=[start.isoformat(), now.isoformat()]),
+                    axis=alt.Axis(format="%H:%M:%S", tickCount=4, labelOverlap=True)),
+            y=alt.Y("emotion:N", sort=[_label(e) for e in EMOTIONS], title=None,
+                    scale=alt.Scale(domain=[_label(e) for e in EMOTIONS])),
+            tooltip=[alt.Tooltip("time:T", format="%H:%M:%S"), alt.Tooltip("emotion:N"),
+                     alt.Tooltip("confidence:Q", format=".0%")],
         )
     )

@@ -31,9 +31,11 @@ from ui.style import link_html
 log = logging.getLogger(__name__)
 
 STATUS_WORDS: dict[str, str] = {
-    "success": "✅ Finished", "partial": "⚠️ Partly done", "failed": "❌ Failed",
-    "no_credentials": "🔑 Not configured", "running": "⏳ Running", "interrupted": "⛔ Interrupted",
-    "abandoned": "⛔ Abandoned", "cancelled": "⏹️ Cancelled",
+    # Material icons: they render without an emoji font
+    "success": ":material/check_circle: Finished", "partial": ":material/warning: Partly done",
+    "failed": ":material/error: Failed", "no_credentials": ":material/key: Not configured",
+    "running": ":material/hourglass_top: Running", "interrupted": ":material/block: Interrupted",
+    "abandoned": ":material/block: Abandoned", "cancelled": ":material/stop_circle: Cancelled",
 }
 # A click in the browser must not hang on Spotify: short timeouts, few retries, at most 5 s on a rate
 # limit, and the whole run within config.INTERACTIVE_SYNC_DEADLINE_S (the rest waits for the next sync).
@@ -219,7 +221,7 @@ def sync_section(engine: Engine) -> None:
     if credentials is None:
         show_connect_spotify()
     elif job is None:
-        if st.button("🔄 Sync now", key="sync-now",
+        if st.button("Sync now", icon=":material/sync:", key="sync-now",
                      help="Reads every playlist below from Spotify. You can keep using the app meanwhile."):
             st.session_state[JOB_KEY] = start_sync(engine, credentials)
             st.rerun()
@@ -287,7 +289,7 @@ def playlists_section(engine: Engine) -> None:
         info, action = st.columns([4, 1], vertical_alignment="center")
         info.html(playlist_html(playlist))
         if pending == (playlist.id, emotion):
-            info.warning(f"Remove this playlist from {emotion}?", icon="🗑️")
+            info.warning(f"Remove this playlist from {emotion}?", icon=":material/delete:")
             yes, no, _ = info.columns([1, 1, 2])
             yes.button("Yes, remove", key=f"rm-yes-{emotion}-{playlist.id}", type="primary",
                        on_click=remove_confirmed, args=(engine, playlist.id, emotion))

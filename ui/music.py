@@ -7,7 +7,6 @@ A recommendation is computed when the (emotion, mode) pair of a screen changes a
 from __future__ import annotations
 
 import html
-import logging
 import re
 from collections.abc import Iterable
 
@@ -20,12 +19,9 @@ from recommender.db import get_engine
 from recommender.errors import DatabaseUnavailable
 from recommender.models import Playlist, Recommendation, SeedSong, Track
 from recommender.moods import MODES
-from recommender.scheduler import start_scheduler
 from recommender.selection import recommend
-from ui.settings import spotify_credentials
 from ui.style import link_html
 
-log = logging.getLogger(__name__)
 
 MODE_LABELS: dict[str, str] = {"match": "🎯 Match my mood", "lift": "🌤️ Lift my mood"}
 MODE_HELP = (
@@ -48,17 +44,6 @@ def database() -> Engine | None:
         return None
 
 
-def start_background_sync() -> None:
-    """Start the weekly Spotify sync thread once per process (``start_scheduler`` ignores repeats)."""
-    if not config.START_SCHEDULER:
-        return
-    try:
-        start_scheduler(get_engine(), spotify_credentials)
-    except DatabaseUnavailable as error:
-        # the screens say so where it matters; the scheduler is retried on the next run
-        log.warning("background sync not started: %s", error)
-
-
 def mode_switch(key: str) -> str:
     """A "match / lift my mood" switch; the choice is shared by the screens of a session."""
     current = st.session_state.setdefault(_MODE_KEY, "match")
@@ -77,23 +62,28 @@ def recommendation_for(slot: str, emotion: str, mode: str) -> Recommendation | N
     """The recommendation shown in ``slot`` (a screen) for ``emotion``/``mode``: new only when they change.
 
     Tracks already shown in this session go to the back of the queue, so returning to an emotion brings
-    fresh music. Returns None (after showing why) when the database is unavailable.
+    fresh music. Switching match <-> lift for the same emotion keeps the user's tracks: each mode's list
+    is kept while the emotion lasts (switching back restores it), and a new list may reuse the other
+    mode's tracks. Returns None (after showing why) when the database is unavailable.
     """
     state_key = f"rec:{slot}"
-    current: Recommendation | None = st.session_state.get(state_key)
-    if current is not None and (current.emotion, current.mode) == (emotion, mode):
-        return current
+    kept: dict[str, Recommendation] = st.session_state.get(state_key) or {}
+    if not isinstance(kept, dict) or any(rec.emotion != emotion for rec in kept.values()):
+        kept = {}
+    if mode in kept:
+        return kept[mode]
     engine = database()
     if engine is None:
         return None
     shown: set[str] = st.session_state.setdefault("shown_tracks", set())
+    this_mood = {track.id for rec in kept.values() for track in rec.tracks}
     try:
-        rec = recommend(engine, emotion, mode=mode, n=config.APP_TRACKS, exclude=shown)
+        rec = recommend(engine, emotion, mode=mode, n=config.APP_TRACKS, exclude=shown - this_mood)
     except DatabaseUnavailable as error:
         st.error(f"The music database is unavailable: {error}", icon="🗄️")
         return None
     shown.update(track.id for track in rec.tracks)
-    st.session_state[state_key] = rec
+    st.session_state[state_key] = {**kept, mode: rec}
     return rec
 
 
@@ -118,25 +108,58 @@ def seed_songs_html(songs: list[SeedSong]) -> str:
     return f'<ul class="mt-muted">{items}</ul>'
 
 
-def render_recommendation(rec: Recommendation) -> None:
-    """The emotion's playlist player(s), the track players with links, and the prototype's songs."""
+LIFT_SENTENCE = ("Lift mode: these tracks start at your mood and move, one step at a time, toward calm, "
+                 "brighter music. Play them in order.")
+NOW_PLAYING_HEIGHT = 152  # Spotify's compact playlist embed
+
+
+def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> None:
+    """The emotion's playlist player(s) (unless the persistent player shows them), the track players with
+    links, and the prototype's songs. Lift tracks are numbered in one column, so their order holds on phones.
+    """
     title = f"{EMOJI.get(rec.emotion, '')} Music for **{rec.emotion}**"
-    st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
-    playlists = _embeddable(rec.playlists)[:MAX_PLAYLISTS_SHOWN]
-    if playlists:
+    st.markdown(title)
+    if show_playlists:
+        playlists = _embeddable(rec.playlists)[:MAX_PLAYLISTS_SHOWN]
         for playlist in playlists:
             st.iframe(playlist.embed_url, height=PLAYLIST_HEIGHT, alt=f"Spotify playlist: {playlist.name}")
             st.html(f'<div class="mt-track">{link_html("Open playlist in Spotify", playlist.open_url)}</div>')
-    else:
-        st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.", icon="📚")
+        if not playlists:
+            st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.", icon="📚")
     tracks = _embeddable(rec.tracks)
     if not tracks:
         st.info("The track catalogue is empty: sync playlists on the Library screen to fill it.", icon="🎵")
-    columns = st.columns(2)
-    for i, track in enumerate(tracks):
-        with columns[i % 2]:
-            st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track: {track.name}")
-            st.html(track_caption_html(track))
+    if rec.mode == "lift":
+        st.markdown(LIFT_SENTENCE)
+        for number, track in enumerate(tracks, start=1):
+            st.html(f'<div class="mt-track"><b>{number}.</b> {html.escape(track.name)} — '
+                    f'{html.escape(track.artists)} · {link_html("Open in Spotify", track.open_url)}</div>')
+            st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track {number}: {track.name}")
+    else:
+        columns = st.columns(2)
+        for i, track in enumerate(tracks):
+            with columns[i % 2]:
+                st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track: {track.name}")
+                st.html(track_caption_html(track))
     if rec.seed_songs:
         with st.expander("From the original Moodtune song lists"):
             st.html(seed_songs_html(rec.seed_songs))
+
+
+def set_now_playing(rec: Recommendation | None) -> None:
+    """Hand ``rec``'s first playlist to the persistent player (drawn by ``now_playing`` on every screen)."""
+    playlists = _embeddable(rec.playlists) if rec is not None else []
+    st.session_state["now_playing"] = (rec.emotion, playlists[0]) if playlists else None
+
+
+def now_playing() -> None:
+    """The persistent player: the current mood's playlist, drawn from ``app.py`` at the same place on every
+    screen so its iframe stays mounted (the music keeps playing) while the user browses other screens.
+    """
+    current = st.session_state.get("now_playing")
+    if not current:
+        return
+    emotion, playlist = current
+    st.markdown(f"**Now playing** · {EMOJI.get(emotion, '')} music for {emotion}")
+    st.iframe(playlist.embed_url, height=NOW_PLAYING_HEIGHT, alt=f"Spotify playlist: {playlist.name}")
+    st.html(f'<div class="mt-track">{link_html("Open playlist in Spotify", playlist.open_url)}</div>')

@@ -35,9 +35,16 @@ class BrokenPipeline:
         raise ValueError("frame is empty or not an image")
 
 
+_clocks: dict[int, float] = {}
+
+
 def feed(session: LiveSession, pipeline: object, seconds: float = 2.0, fps: float = 10.0) -> None:
-    for i in range(int(seconds * fps)):
-        session.handle_frame(pipeline, FRAME, i / fps)  # type: ignore[arg-type]
+    """``seconds`` of video at ``fps``, continuing the session's (fake, monotonic) clock."""
+    start = _clocks.get(id(session), 0.0)
+    frames = int(seconds * fps)
+    for i in range(frames):
+        session.handle_frame(pipeline, FRAME, start + i / fps)  # type: ignore[arg-type]
+    _clocks[id(session)] = start + frames / fps
 
 
 def test_callback_returns_a_new_annotated_frame() -> None:
@@ -51,6 +58,18 @@ def test_callback_returns_a_new_annotated_frame() -> None:
     assert session.reading().frames == 1 and session.reading().faces == 1
 
 
+def test_the_video_goes_back_smaller_with_the_boxes_scaled() -> None:
+    session = LiveSession(analysis_fps=5.0)
+    callback = session.frame_callback(FixedPipeline("happy"), clock=iter([0.0, 0.05]).__next__, return_width=240)
+    analysed = callback(av.VideoFrame.from_ndarray(FRAME, format="bgr24")).to_ndarray(format="bgr24")
+    redrawn = callback(av.VideoFrame.from_ndarray(FRAME, format="bgr24")).to_ndarray(format="bgr24")
+    assert analysed.shape == redrawn.shape == (180, 240, 3)
+    assert session.reading().frames == 2 and session.reading().analysed == 1
+    # the box (10, 10, 50, 60) at half size: its left edge is drawn at x = 5, in both frames
+    for out in (analysed, redrawn):
+        assert out[20, 5].tolist() != [128, 128, 128] and out[20, 3].tolist() == [128, 128, 128]
+
+
 def test_real_pipeline_on_the_test_face_finds_one_face() -> None:
     from emotion.pipeline import FramePipeline
 
@@ -61,14 +80,87 @@ def test_real_pipeline_on_the_test_face_finds_one_face() -> None:
     assert session.reading().faces == 1 and session.reading().error is None
 
 
-def test_stable_emotion_and_timeline_follow_the_face() -> None:
+def test_stable_emotion_and_timeline_follow_the_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.live
+
+    monkeypatch.setattr(ui.live, "TIMELINE_STEP_S", 0.0)  # a point per analysed frame (wall time is fast here)
     session = LiveSession()
     feed(session, FixedPipeline("sad"))
     assert session.reading().stable == "sad"
     feed(session, FixedPipeline("happy"), seconds=3.0)
     reading = session.reading()
-    assert reading.stable == "happy"
-    assert [emotion for _, emotion in reading.timeline] == ["sad", "happy"]
+    assert reading.stable == "happy" and reading.mood == "happy"
+    moods = [point.emotion for point in reading.timeline]
+    assert moods[0] == "sad" and moods[-1] == "happy" and set(moods) == {"sad", "happy"}
+
+
+def test_video_label_headline_and_bars_show_one_figure() -> None:
+    """The largest face's label on the video is the smoothed mood and figure the headline and bars show."""
+    session = LiveSession(analysis_fps=0)
+    happy, surprise = FixedPipeline("happy"), FixedPipeline("surprise")
+    feed(session, happy, seconds=3.0)
+    out = session.handle_frame(surprise, FRAME, 3.05)  # type: ignore[arg-type]
+    reading = session.reading()
+    assert reading.mood == "happy" and 0.5 < reading.confidence < 0.88  # smoothed: not the frame's 88%
+    assert reading.confidence == pytest.approx(float(reading.probs.max()))  # the bars' top value
+    drawn = session._last_readings[0]
+    assert (drawn.emotion, drawn.confidence) == (reading.mood, reading.confidence)
+    assert out.shape == FRAME.shape
+
+
+def test_frames_are_analysed_at_the_configured_rate() -> None:
+    class Counting(FixedPipeline):
+        calls = 0
+
+        def process(self, frame: np.ndarray) -> list[FaceReading]:
+            Counting.calls += 1
+            return super().process(frame)
+
+    session = LiveSession(analysis_fps=6.0)
+    feed(session, Counting("happy"), seconds=10.0, fps=15.0)
+    assert Counting.calls == pytest.approx(60, abs=2)  # 6 a second, not 5 (15 fps input) nor 15
+    reading = session.reading(now=10.0)
+    assert reading.frames == 150 and reading.analysed == Counting.calls
+    assert reading.analysed_fps == pytest.approx(6.0, abs=0.3)
+
+
+def test_stop_and_start_begin_a_new_stream_without_a_stall() -> None:
+    session = LiveSession()
+    assert session.observe_connection(True, False, 0.0) == 0.0
+    feed(session, FixedPipeline("happy"))  # frames at 0..1.9 s
+    session.observe_connection(False, False, 2.0)  # STOP
+    idle = session.reading()
+    assert idle.mood == "happy" and idle.frames == 0 and idle.last_frame_at is None  # a last reading, no stream
+    session.observe_connection(False, True, 20.0)  # START: signalling
+    age = session.observe_connection(True, False, 21.0)  # playing, no frame yet
+    status = live_status(session.reading(), True, False, age, now=21.5, connect_timeout_s=15.0)
+    assert status.kind == "connecting"
+    # even when the page never saw the STOP, a stream younger than the stall limit is not "stalled"
+    old = LiveReading(frames=5, last_frame_at=0.0, faces=1)
+    assert live_status(old, True, False, 1.0, now=30.0, connect_timeout_s=15.0).kind != "stalled"
+
+
+def test_a_closed_tab_releases_its_video_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.live
+
+    class Worker:
+        stopped = False
+
+        def stop(self) -> None:
+            Worker.stopped = True
+
+    class Context:
+        def _get_worker(self) -> Worker:
+            return Worker()
+
+    context = Context()
+    monkeypatch.setattr(ui.live, "_streams", {"session-1": (__import__("weakref").ref(context), None)})
+    assert ui.live._reap_once(lambda sid: True, 0.0) == []
+    assert ui.live._reap_once(lambda sid: False, 10.0) == []  # gone: the grace period starts
+    assert ui.live._reap_once(lambda sid: True, 12.0) == []  # back (a network blip): nothing released
+    assert ui.live._reap_once(lambda sid: False, 13.0) == []
+    assert ui.live._reap_once(lambda sid: False, 13.0 + ui.live.RELEASE_AFTER_S) == ["session-1"]
+    assert Worker.stopped and ui.live._streams == {}
 
 
 def test_bad_frames_are_reported_not_raised() -> None:
@@ -101,6 +193,7 @@ def test_sessions_keep_their_own_emotions() -> None:
         (LiveReading(), False, True, 30.0, "failed"),
         (LiveReading(), True, False, 30.0, "failed"),
         (LiveReading(frames=5, last_frame_at=0.0), True, False, 30.0, "stalled"),
+        (LiveReading(frames=5, last_frame_at=0.0), True, False, 3.0, "no_face"),  # just restarted: no alarm
         (LiveReading(frames=5, last_frame_at=99.0, faces=0), True, False, 30.0, "no_face"),
         (LiveReading(frames=5, last_frame_at=99.0, faces=3), True, False, 30.0, "several"),
         (LiveReading(frames=5, last_frame_at=99.0, faces=1), True, False, 30.0, "ok"),
@@ -110,8 +203,10 @@ def test_sessions_keep_their_own_emotions() -> None:
 def test_status(reading: LiveReading, playing: bool, signalling: bool, age: float, kind: str) -> None:
     status = live_status(reading, playing, signalling, age, now=100.0, connect_timeout_s=15.0)
     assert status.kind == kind
-    if kind in ("failed", "stalled", "idle"):
+    if kind in ("failed", "stalled"):
         assert "Snapshot" in status.message
+    if kind == "idle":
+        assert "START" in status.message and len(status.message) < 120  # a short invitation
 
 
 @pytest.fixture
@@ -136,27 +231,98 @@ def test_several_faces_say_the_largest_drives(seeded_db: str, stub_pipeline: Non
     assert "2 faces in view: the largest one (green box) drives the music" in page_text(at)
 
 
-def test_music_changes_only_when_the_stable_emotion_changes(
-    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest]
+def test_music_follows_a_mood_only_after_the_dwell(
+    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import time
+
+    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+
+    clock = [1000.0]
+    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
+    monkeypatch.setattr("recommender.pacing.time.monotonic", lambda: clock[0])
     at = open_page("pages/live.py")
     assert not iframe_srcs(at)
     session: LiveSession = at.session_state["live_session"]
-    feed(session, FixedPipeline("happy"))
-    at.run()
-    assert not at.exception
-    assert 'class="mt-emotion-name">happy<' in "".join(html_bodies(at))
+
+    def show(emotion: str) -> None:
+        _clocks[id(session)] = max(time.monotonic(), _clocks.get(id(session), 0.0))  # a live stream
+        feed(session, FixedPipeline(emotion), seconds=3.0)
+        at.run()
+        assert not at.exception
+
+    show("happy")
+    assert at.session_state["now_playing"][0] == "happy"
     happy = iframe_srcs(at)
-    assert any("/embed/playlist/0deORnapZgrxFY4nsKr9JA" in s for s in happy)
-    at.run()
+    assert any("/embed/playlist/0deORnapZgrxFY4nsKr9JA" in s for s in happy)  # the persistent player
     at.run()
     assert iframe_srcs(at) == happy  # reruns keep the very same players: they do not reload
-    feed(session, FixedPipeline("sad"), seconds=3.0)
-    at.run()
+    show("sad")
+    assert iframe_srcs(at) == happy  # a new mood waits
+    assert "Mood changed to sad: new music in 15 s" in page_text(at)
+    clock[0] += 16.0
+    show("sad")
     sad = iframe_srcs(at)
     assert any("/embed/playlist/1n6cpWo9ant4WguEo91KZh" in s for s in sad) and sad != happy
-    assert at.session_state["live_emotion"] == "sad"
-    assert "Your mood this session" in page_text(at)
+    assert "Your mood over time" in page_text(at)
+
+
+def test_keep_this_music_pins_it_and_switch_now_switches(
+    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+
+    clock = [1000.0]
+    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
+    monkeypatch.setattr("recommender.pacing.time.monotonic", lambda: clock[0])
+    at = open_page("pages/live.py")
+    session: LiveSession = at.session_state["live_session"]
+
+    def show(emotion: str) -> None:
+        _clocks[id(session)] = max(time.monotonic(), _clocks.get(id(session), 0.0))  # a live stream
+        feed(session, FixedPipeline(emotion), seconds=3.0)
+        at.run()
+        assert not at.exception
+
+    show("happy")
+    show("sad")
+    happy = iframe_srcs(at)
+    at.button(key="music_keep").click().run()
+    clock[0] += 60.0
+    show("sad")
+    assert iframe_srcs(at) == happy and "this music stays (pinned)" in page_text(at)
+    at.button(key="music_unpin").click().run()
+    at.button(key="music_switch").click().run()
+    assert at.session_state["now_playing"][0] == "sad" and iframe_srcs(at) != happy
+
+
+def test_lift_is_one_numbered_column_and_switching_modes_keeps_tracks(
+    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+
+    from ui.music import LIFT_SENTENCE
+
+    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
+    at = open_page("pages/live.py")
+    session: LiveSession = at.session_state["live_session"]
+    _clocks[id(session)] = time.monotonic()
+    feed(session, FixedPipeline("sad"), seconds=3.0)
+    at.run()
+    match = iframe_srcs(at)
+    at.segmented_control(key="live_mode").set_value("lift").run()
+    lift = iframe_srcs(at)
+    assert LIFT_SENTENCE in page_text(at)
+    numbered = [body for body in html_bodies(at) if "<b>1.</b>" in body or "<b>2.</b>" in body]
+    assert len(numbered) == 2
+    playlist = [src for src in match if "/embed/playlist/" in src]
+    assert len(playlist) == 1 and playlist[0] in lift  # the playlist plays on
+    at.segmented_control(key="live_mode").set_value("match").run()
+    assert iframe_srcs(at) == match  # back to match: the very same tracks
 
 
 def test_snapshot_notes_for_several_and_unsure_faces() -> None:

@@ -1,0 +1,194 @@
+"""How many Live sessions one app server carries: sessions vs per-session *analysed* fps and server CPU.
+
+Starts ``streamlit run app.py`` on 127.0.0.1 (optionally pinned to some CPUs with ``taskset``), then for
+each session count opens that many tabs in one headless Debian Chromium whose fake webcam plays the
+astronaut photo, presses START in each, waits for the warm-up, and for the measuring window reads:
+
+* each tab's "N frames analysed per second" (what the server analysed for that session),
+* the server process's CPU time (``/proc/<pid>/stat``) as % of one core,
+* sessions that never started or whose status said the video failed or stalled, and the server's own
+  warnings (drops, failed starts, closed tabs).
+
+Bounded (at most 16 sessions, 180 s per level) and loopback only. Prints a table; writes JSON only when
+asked (``--write`` → bench/capacity.json, or ``--out FILE``), so a run never dirties the work tree.
+
+    python bench/capacity.py --sessions 1,2,4,8 --seconds 40 [--server-cpus 0] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "tests" / "e2e"))  # the real-browser harness: Chromium flags, Y4M, START
+
+import cv2  # noqa: E402
+
+import config  # noqa: E402
+from browser import CHROMIUM, ensure_ice_address, face_canvas, free_port, webcam_flags, write_y4m  # noqa: E402
+
+MAX_SESSIONS = 16
+MAX_SECONDS = 180
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+FPS_TEXT = "frames analysed per second"
+PROBLEM_TEXT = ("stopped arriving", "connection failed", "No video has reached")
+
+
+@dataclass
+class Level:
+    """One measured session count."""
+
+    sessions: int
+    started: int  # sessions that showed an analysed rate
+    analysed_fps_median: float
+    analysed_fps_min: float
+    server_cpu_percent: float  # of one core, over the measuring window
+    problems: int  # sessions whose status reported a failed or stalled stream
+    server_warnings: int  # warning lines the server logged during the level
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` and its threads, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def start_server(workdir: Path, server_cpus: str | None) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    env = {**os.environ, "MOODTUNE_DB_URL": f"sqlite:///{workdir / 'moodtune.db'}", "MOODTUNE_ICE_SERVERS": "[]",
+           "MOODTUNE_SCHEDULER": "0"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
+    if server_cpus:
+        command = ["taskset", "-c", server_cpus, *command]
+    log_path = workdir / "server.log"
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return server, url, log_path
+        except OSError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("the app server did not start:\n" + log_path.read_text(errors="replace")[-2000:])
+
+
+def tab_rate(page: object) -> float | None:
+    """The analysed rate a tab shows, or None when it shows none (not streaming)."""
+    texts = page.get_by_text(FPS_TEXT).all_inner_texts()  # type: ignore[attr-defined]
+    try:
+        return float(texts[-1].split()[0]) if texts else None
+    except ValueError:
+        return None
+
+
+def measure_level(context: object, url: str, sessions: int, warmup_s: float, seconds: float, server_pid: int,
+                  log_path: Path) -> Level:
+    pages = [context.new_page() for _ in range(sessions)]  # type: ignore[attr-defined]
+    log_before = log_path.read_text(errors="replace").count("WARNING")
+    try:
+        for page in pages:
+            page.goto(url, wait_until="domcontentloaded")
+        for page in pages:
+            start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
+            start.wait_for(timeout=90_000)
+            start.click()
+        time.sleep(warmup_s)
+        cpu_before, wall_before = cpu_seconds(server_pid), time.monotonic()
+        samples: list[list[float]] = [[] for _ in pages]
+        problems = [False] * sessions
+        while time.monotonic() - wall_before < seconds:
+            time.sleep(min(5.0, seconds / 4))
+            for i, page in enumerate(pages):
+                rate = tab_rate(page)
+                if rate is not None:
+                    samples[i].append(rate)
+                body = page.inner_text("body")
+                problems[i] |= any(text in body for text in PROBLEM_TEXT)
+        cpu = (cpu_seconds(server_pid) - cpu_before) / (time.monotonic() - wall_before) * 100
+        per_session = [statistics.median(s) for s in samples if s]
+        warnings = log_path.read_text(errors="replace").count("WARNING") - log_before
+        return Level(sessions, len(per_session),
+                     round(statistics.median(per_session), 2) if per_session else 0.0,
+                     round(min(per_session), 2) if per_session else 0.0,
+                     round(cpu, 1), sum(problems), warnings)
+    finally:
+        for page in pages:
+            page.close()  # the tabs go without STOP, as users' tabs do
+        time.sleep(8)  # the server releases closed tabs' video connections (ui/live.py)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", default="1,2,4", help="comma-separated session counts (each <= 16)")
+    parser.add_argument("--seconds", type=float, default=40.0, help="measuring window per level (<= 180)")
+    parser.add_argument("--warmup", type=float, default=15.0, help="seconds after START before measuring")
+    parser.add_argument("--server-cpus", default=None, help="pin the server with taskset, e.g. 0 (one core)")
+    parser.add_argument("--write", action="store_true", help="write the figures to bench/capacity.json")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures to this JSON file instead")
+    args = parser.parse_args(argv)
+    levels = [int(n) for n in args.sessions.split(",") if n.strip()]
+    if not levels or any(not 1 <= n <= MAX_SESSIONS for n in levels):
+        parser.error(f"--sessions must be counts from 1 to {MAX_SESSIONS}")
+    if not 5 <= args.seconds <= MAX_SECONDS or not 0 <= args.warmup <= 60:
+        parser.error(f"--seconds must be 5..{MAX_SECONDS} and --warmup 0..60")
+    if not CHROMIUM.exists():
+        parser.error("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ensure_ice_address()
+    results: list[Level] = []
+    with tempfile.TemporaryDirectory(prefix="moodtune-capacity-") as tmp:
+        workdir = Path(tmp)
+        video = workdir / "webcam.y4m"
+        face = cv2.imread(str(config.TEST_FACES_DIR / "happy_astronaut.png"))
+        write_y4m(video, [(face_canvas(face, 640, 480, 440), 2.0)], fps=15)
+        server, url, log_path = start_server(workdir, args.server_cpus)
+        try:
+            with sync_playwright() as pw:
+                context = pw.chromium.launch_persistent_context(
+                    str(workdir / "profile"), executable_path=str(CHROMIUM), headless=False,
+                    args=webcam_flags(video), viewport={"width": 1280, "height": 900})
+                try:
+                    for sessions in levels:
+                        level = measure_level(context, url, sessions, args.warmup, args.seconds, server.pid,
+                                              log_path)
+                        results.append(level)
+                        print(f"{level.sessions:>3} sessions: {level.started} streaming, analysed fps median "
+                              f"{level.analysed_fps_median:.1f} (min {level.analysed_fps_min:.1f}), server CPU "
+                              f"{level.server_cpu_percent:.0f}% of a core, {level.problems} failed/stalled, "
+                              f"{level.server_warnings} server warnings", flush=True)
+                finally:
+                    context.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    figures = {"what": "sessions vs per-session analysed fps and server CPU (bench/capacity.py)",
+               "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "server_cpus": args.server_cpus,
+               "webcam": "640x480 at 15 fps, the astronaut photo", "analysis_fps_cap": config.LIVE_ANALYSIS_FPS,
+               "seconds": args.seconds, "warmup": args.warmup, "levels": [asdict(level) for level in results]}
+    out = args.out or (config.BENCH_DIR / "capacity.json" if args.write else None)
+    if out is not None:
+        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
