@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=config.FER2013_PATH)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
+    config.exit_on_settings_problems("emotion.export")
     model = keras.models.load_model(args.keras, compile=False)
     out = args.out or (INT8_MODEL_PATH if args.int8 else config.TFLITE_MODEL_PATH)
     size = export_tflite(model, out, representative_faces(args.data) if args.int8 else None)

@@ -37,11 +37,33 @@ def test_live_starts_waiting_for_a_face(seeded_db: str, open_page: Callable[[str
     assert "Music appears here" in text
 
 
+def test_library_lists_every_emotion_with_its_playlists(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("pages/library.py")
+    for emotion in EMOTIONS:
+        at.button_group(key="lib-emotion").set_value(emotion).run()
+        seeded = 0 if emotion == "disgust" else 1  # sad's playlist no longer doubles as disgust's
+        assert f"{seeded} playlist(s) for {emotion}" in page_text(at)
+    assert "Tracks 1–50 of 14,464" in page_text(at)
+    assert not at.dataframe[0].value.empty
+
+
 def test_library_empty_database_says_so(empty_db: str, open_page: Callable[[str], AppTest]) -> None:
     at = open_page("pages/library.py")
     text = page_text(at)
     assert "0 playlist" in text and "catalogue is empty" in text
     assert "No sync has run yet" in text
+
+
+def test_library_sync_button_follows_credentials(seeded_db: str, open_page: Callable[[str], AppTest],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page("pages/library.py")
+    assert not [b for b in at.button if b.key == "sync-now"]
+    assert "Connect Spotify to keep these playlists up to date" in page_text(at)
+    monkeypatch.setenv("SPOTIPY_CLIENT_ID", "id")
+    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "secret")
+    at.run()
+    assert not at.button(key="sync-now").disabled
+    assert "Connect Spotify" not in page_text(at)
 
 
 def test_model_page_without_metrics_says_not_measured(seeded_db: str, open_page: Callable[[str], AppTest],
@@ -102,6 +124,20 @@ def test_missing_model_is_explained_and_other_screens_work(seeded_db: str, open_
         assert not at.exception
         assert any("emotion model could not be loaded" in e.value for e in at.error), page
     assert not open_page("pages/library.py").error
+
+
+def test_playlist_names_are_shown_as_text(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
+    from sqlalchemy import create_engine
+
+    from recommender.playlists import add_playlist
+
+    engine = create_engine(seeded_db)
+    add_playlist(engine, "fear", "37i9dQZF1DXdPec7aLTmlC", name="<b onmouseover=alert(1)>Boo</b>")
+    engine.dispose()
+    at = open_page("pages/library.py")
+    at.button_group(key="lib-emotion").set_value("fear").run()  # the Library shows one emotion at a time
+    bodies = "".join(element.proto.body for element in at.get("html"))
+    assert "&lt;b onmouseover=alert(1)&gt;Boo&lt;/b&gt;" in bodies and "<b " not in bodies
 
 
 def _has_emoji(text: str) -> bool:
