@@ -11,7 +11,6 @@ curve PNG drawn from ``models/history.csv``.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -22,6 +21,7 @@ import numpy as np
 import config
 from emotion.classifier import EmotionClassifier
 from emotion.labels import EMOTIONS
+from emotion.lineage import model_lineage, read_history
 from emotion.metrics import classification_report
 from emotion.pipeline import FramePipeline
 from emotion.roundtrip import round_trip
@@ -65,12 +65,11 @@ def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_learning_curve(history_path: Path, path: Path) -> bool:
-    """Train and PublicTest accuracy per epoch over every run and resume in ``history.csv``."""
-    if not history_path.exists():
-        return False
-    with history_path.open() as fh:
-        rows = list(csv.DictReader(fh))
+def plot_learning_curve(history_path: Path, path: Path, run_id: str | None = None,
+                        lineage: list[str] | None = None) -> bool:
+    """Train and PublicTest accuracy over the epochs that made the served model (``emotion.lineage``),
+    as one history with each restart from earlier weights marked."""
+    rows = model_lineage(read_history(history_path), run_id, lineage)
     if not rows:
         return False
     import matplotlib
@@ -79,15 +78,18 @@ def plot_learning_curve(history_path: Path, path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    for run_id in dict.fromkeys(r["run_id"] for r in rows):
-        run = [r for r in rows if r["run_id"] == run_id]
-        epochs = [int(r["epoch"]) for r in run]
-        ax.plot(epochs, [float(r["train_acc"]) for r in run], "--", label=f"train (augmented) {run_id}")
-        ax.plot(epochs, [float(r["public_acc"]) for r in run], "-", label=f"PublicTest {run_id}")
-    ax.set_xlabel("epoch")
+    steps = [r["step"] for r in rows]
+    ax.plot(steps, [r["train_acc"] for r in rows], "--", label="train (augmented)")
+    ax.plot(steps, [r["public_acc"] for r in rows], "-", label="PublicTest (selection split)")
+    for previous, row in zip(rows, rows[1:]):
+        if row["run_id"] != previous["run_id"]:
+            ax.axvline(row["step"] - 0.5, color="grey", lw=0.8, ls=":")
+            ax.text(row["step"] - 0.2, 0.27, f"restart\n{row['run_id']}", fontsize=6)
+    ax.set_xlabel("epoch (over the model's whole history)")
     ax.set_ylabel("accuracy")
+    ax.set_ylim(0.25, 0.8)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -125,7 +127,9 @@ def evaluate(model_path: Path, data_path: Path, out_dir: Path, round_trip_faces:
     plot_confusion(np.array(result["private"]["confusion"]),
                    f"PrivateTest confusion (accuracy {result['private']['accuracy']:.1%})",
                    out_dir / "confusion_private.png")
-    plot_learning_curve(out_dir / config.HISTORY_PATH.name, out_dir / "learning_curve.png")
+    train_cfg = result["model"]["train_config"] or {}
+    plot_learning_curve(out_dir / config.HISTORY_PATH.name, out_dir / "learning_curve.png", train_cfg.get("run_id"),
+                        train_cfg.get("lineage"))
     return result
 
 

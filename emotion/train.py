@@ -58,6 +58,8 @@ class TrainConfig:
     dropout: float = 0.4
     # Framing augmentation is drawn from the measured crop geometry (emotion.augment); this names the file.
     geometry_file: str = "models/crop_geometry.json"
+    # The runs whose weights this one grew from, oldest first, ending with this run (emotion.lineage).
+    lineage: list[str] = field(default_factory=list)
     gamma_range: tuple[float, float] = (0.7, 1.45)
     seed: int = 1234
     # bfloat16 halves epoch time only on CPUs with AVX-512 BF16; elsewhere it is ~10x slower.
@@ -249,6 +251,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--class-weight-power", type=float, default=defaults.class_weight_power,
                    help="0 = plain loss, 1 = fully class-balanced")
+    p.add_argument("--parent-lineage", type=str, default="",
+                   help="with --init-weights from a file outside models/: its runs, oldest first, comma-separated")
     p.add_argument("--replace", action="store_true",
                    help="with --init-weights: this run's best replaces the committed weights even if its "
                         "PublicTest is lower (a new recipe, e.g. new crop geometry, that must be served)")
@@ -319,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"no checkpoint: restarting from committed weights at epoch {initial_epoch}", flush=True)
         elif args.init_weights is not None:
             model.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
+            cfg.lineage = [*args.parent_lineage.split(","), cfg.run_id] if args.parent_lineage else [cfg.run_id]
+            if args.init_weights.resolve() == (args.models_dir / config.KERAS_MODEL_PATH.name).resolve():
+                committed_cfg = _read_state(args.models_dir / "train_config.json") or {}
+                cfg.lineage = [*committed_cfg.get("lineage", [committed_cfg.get("run_id", "")]), cfg.run_id]
             # The committed model stays unless this run beats its PublicTest accuracy.
             committed_state = {} if args.replace else _read_state(args.models_dir / "train_state.json") or {}
             best_val = float(committed_state.get("best_val_acc", -1.0))

@@ -5,16 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 import config
+from emotion.lineage import model_lineage, read_history
 from ui.model_info import (
+    committed_lineage,
     committed_run_id,
     confusion_chart,
     detector_recall_frame,
     learning_curve_chart,
-    model_lineage,
     number,
     per_class_frame,
     per_face_ms,
-    read_history,
     read_json,
     round_trip,
     speed_frame,
@@ -102,7 +102,7 @@ with st.container(key="card-metrics"):
             st.markdown("**Which emotion each true emotion was read as** (PrivateTest; each row adds up to "
                         "100%, the diagonal is the recall)")
             st.altair_chart(chart, width="stretch")
-        lineage = model_lineage(read_history(config.HISTORY_PATH), committed_run_id(metrics))
+        lineage = model_lineage(read_history(config.HISTORY_PATH), committed_run_id(metrics), committed_lineage(metrics))
         curve = learning_curve_chart(lineage)
         if curve is not None:
             st.markdown("**How the model learned** (accuracy after each epoch of training)")

@@ -3,7 +3,6 @@ measured yet or written by an older script. Missing or odd values hide their par
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,8 +13,6 @@ import altair as alt
 import pandas as pd
 
 from emotion.labels import EMOTIONS
-
-WARM_START_ACCURACY = 0.5  # a run whose first epoch already scores this on training data started from weights
 
 
 def read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -128,45 +125,20 @@ def confusion_chart(confusion: list[list[int]]) -> alt.Chart | None:
     return cells + labels
 
 
+def committed_lineage(metrics: Mapping[str, Any]) -> list[str] | None:
+    """The evaluated weights' recorded ancestry (``model.train_config.lineage``), or None."""
+    model = metrics.get("model")
+    config = model.get("train_config") if isinstance(model, Mapping) else None
+    lineage = config.get("lineage") if isinstance(config, Mapping) else None
+    return [str(run) for run in lineage] if isinstance(lineage, list) and lineage else None
+
+
 def committed_run_id(metrics: Mapping[str, Any]) -> str | None:
     """The training run of the evaluated weights (``model.train_config.run_id``), or None."""
     model = metrics.get("model")
     config = model.get("train_config") if isinstance(model, Mapping) else None
     run_id = config.get("run_id") if isinstance(config, Mapping) else None
     return run_id if isinstance(run_id, str) else None
-
-
-def read_history(path: Path) -> list[dict[str, Any]]:
-    """The rows of history.csv with numbers parsed; [] when the file is missing or unreadable."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            raw = list(csv.DictReader(handle))
-        return [{"run_id": row["run_id"], "epoch": int(row["epoch"]), "train_acc": float(row["train_acc"]),
-                 "public_acc": float(row["public_acc"])} for row in raw]
-    except (OSError, KeyError, TypeError, ValueError):
-        return []
-
-
-def model_lineage(history: list[dict[str, Any]], run_id: str | None) -> list[dict[str, Any]]:
-    """The epochs that made the model of ``run_id`` (default: the last run), numbered as one history.
-
-    A run that started from an earlier run's weights (its first epoch already above
-    ``WARM_START_ACCURACY`` on training data) continues that run's history; a run from scratch starts it.
-    Each row gains ``step`` (1, 2, … over the whole lineage).
-    """
-    runs = list(dict.fromkeys(row["run_id"] for row in history))
-    if not runs:
-        return []
-    last = runs.index(run_id) if run_id in runs else len(runs) - 1
-    first = last
-    while first > 0:
-        opening = min((r for r in history if r["run_id"] == runs[first]), key=lambda r: r["epoch"])
-        if opening["train_acc"] < WARM_START_ACCURACY:
-            break
-        first -= 1
-    lineage = [r for run in runs[first:last + 1] for r in sorted(
-        (r for r in history if r["run_id"] == run), key=lambda r: r["epoch"])]
-    return [{**row, "step": step} for step, row in enumerate(lineage, start=1)]
 
 
 def learning_curve_chart(lineage: list[dict[str, Any]]) -> alt.Chart | None:

@@ -248,7 +248,7 @@ def test_speed_is_one_table_with_plain_labels_and_the_per_face_claim_matches_it(
 
 
 def test_learning_curve_follows_the_committed_model_through_its_warm_restarts() -> None:
-    from ui.model_info import model_lineage
+    from emotion.lineage import model_lineage
 
     def run(run_id: str, accuracies: list[float]) -> list[dict]:
         return [{"run_id": run_id, "epoch": i, "train_acc": a, "public_acc": a} for i, a in enumerate(accuracies, 1)]
@@ -259,3 +259,9 @@ def test_learning_curve_follows_the_committed_model_through_its_warm_restarts() 
         ("scratch-2", 1), ("scratch-2", 2), ("scratch-2", 3), ("warm", 4), ("warm", 5)]
     assert [r["run_id"] for r in model_lineage(history, "scratch-1")] == ["scratch-1"] * 2
     assert model_lineage([], "warm") == []
+    # A recorded lineage wins over the guess: an abandoned run logged between parent and child is left out.
+    abandoned = run("abandoned", [0.72, 0.6])
+    child = run("child", [0.73, 0.74])
+    recorded = model_lineage(history + abandoned + child, "child", ["scratch-2", "warm", "child"])
+    assert [r["run_id"] for r in recorded] == ["scratch-2"] * 3 + ["warm"] * 2 + ["child"] * 2
+    assert [r["step"] for r in recorded] == list(range(1, 8))
