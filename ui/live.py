@@ -432,12 +432,13 @@ def _reap_once(is_connected: Callable[[str], bool], now: float) -> list[str]:
                 del _streams[session_id]
                 released.append((session_id, context))
     for session_id, context in released:
-        worker = getattr(context, "_get_worker", lambda: None)()
-        if worker is not None:
-            log.warning("browser tab closed without STOP: released its video connection (session %s)",
-                        session_id[:8])
-            try:
-                worker.stop()
-            except Exception:  # noqa: BLE001 - a half-closed connection must not kill the reaper
-                log.exception("stopping a closed tab's video connection failed")
+        worker = getattr(context, "_get_worker", lambda: None)()  # streamlit-webrtc holds it weakly
+        if worker is None:
+            log.warning("browser tab closed (session %s): its video connection had already ended", session_id[:8])
+            continue
+        log.warning("browser tab closed without STOP: released its video connection (session %s)", session_id[:8])
+        try:
+            worker.stop()
+        except Exception:  # noqa: BLE001 - a half-closed connection must not kill the reaper
+            log.exception("stopping a closed tab's video connection failed")
     return [session_id for session_id, _ in released]
