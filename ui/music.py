@@ -133,7 +133,7 @@ def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> N
     links, and the prototype's songs. Lift tracks are numbered in one column, so their order holds on phones.
     """
     title = f"{EMOJI.get(rec.emotion, '')} Music for **{rec.emotion}**"
-    st.markdown(title)
+    st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
     if show_playlists:
         playlists = _embeddable(rec.playlists)[:MAX_PLAYLISTS_SHOWN]
         for playlist in playlists:
