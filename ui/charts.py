@@ -56,7 +56,7 @@ def timeline_chart(timeline: Sequence[TimelinePointLike], now: datetime) -> alt.
     start = min([now - TIMELINE_MIN_SPAN, *(point.at for point in timeline)])
     return (
         alt.Chart(frame, height=170)
-        .mark_line(interpolate="step-after", point=True, color="#7c83fd", strokeWidth=2)
+        .mark_line(interpolate="step-after", point=alt.OverlayMarkDef(color="#7c83fd"), color="#7c83fd", strokeWidth=2)
         .encode(
             x=alt.X("time:T", title=None, scale=alt.Scale(domain=[start.isoformat(), now.isoformat()]),
                     axis=alt.Axis(format="%H:%M:%S", tickCount=4, labelOverlap=True)),
