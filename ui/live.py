@@ -14,7 +14,6 @@ video connection is released by ``release_closed_tabs`` within seconds instead o
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import weakref
@@ -27,6 +26,7 @@ import av
 import cv2
 import numpy as np
 import streamlit as st
+from streamlit.logger import get_logger
 
 from emotion.labels import EMOTIONS
 from emotion.pipeline import FaceReading, FramePipeline, draw_readings
@@ -34,7 +34,8 @@ from emotion.smoothing import EmotionSmoother
 from recommender.pacing import MusicPacer, MusicState
 from ui.snapshot import check_readings
 
-log = logging.getLogger(__name__)
+# Streamlit's logger setup: these lines reach the server log at its default level (info), with timestamps
+log = get_logger(__name__)
 
 FrameCallback = Callable[[av.VideoFrame], av.VideoFrame]
 STALL_AFTER_S = 5.0  # no frame for this long while playing: the stream stalled
@@ -234,6 +235,8 @@ class LiveSession:
                     r = self._reading
                     log.info("live stream ended after %.0f s: %d frames received, %d analysed",
                              now - c.since, r.frames, r.analysed)
+                if playing and not c.playing:
+                    log.info("live stream started")
                 self._connection = _Connection(playing, signalling, now)
                 if playing != c.playing:
                     self._reading = replace(self._reading, last_frame_at=None, error=None, faces=0, frames=0,
