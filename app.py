@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.music import now_playing, start_background_sync
+from ui.music import now_playing
+from ui.settings import show_settings_problems, start_background_sync
+from ui.shell import LOGO, normalise_page_address
 from ui.style import apply_style
 
 st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initial_sidebar_state="auto")
 apply_style()
-start_background_sync()
+start_background_sync()  # the sync thread opens the database: no screen waits for it
 
 # One screen per file in pages/; each starts with ui.shell.ensure_app_shell() so that a deep link on a
-# freshly started server also runs through this navigation (see ui/shell.py).
-navigation = st.navigation(
-    [
-        st.Page("pages/live.py", title="Live", icon="🎥", default=True),
-        st.Page("pages/snapshot.py", title="Snapshot", icon="📸"),
-        st.Page("pages/library.py", title="Library", icon="📚"),
-        st.Page("pages/model.py", title="Model", icon="🧠"),
-        st.Page("pages/about.py", title="About", icon="ℹ️"),
-    ]
-)
+# freshly started server also runs through this navigation (see ui/shell.py). The links are drawn here, not
+# by Streamlit, because .streamlit/config.toml turns its automatic list off: on a server's first visit that
+# list would flash the raw file names of pages/ before this script runs.
+normalise_page_address("live")
+screens = [
+    st.Page("pages/live.py", title="Live", icon=":material/videocam:", url_path="live", default=True),
+    st.Page("pages/snapshot.py", title="Snapshot", icon=":material/photo_camera:", url_path="snapshot"),
+    st.Page("pages/library.py", title="Library", icon=":material/library_music:", url_path="library"),
+    st.Page("pages/model.py", title="Model", icon=":material/psychology:", url_path="model"),
+    st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
+]
+navigation = st.navigation(screens, position="hidden")
+st.logo(LOGO, size="large", icon_image=LOGO)  # with the app's name (ui/style.css): in view on phones too
 with st.sidebar:
-    st.markdown("### 🎵 Moodtune")
+    for screen in screens:
+        st.page_link(screen)
     st.caption("Music for the mood on your face. Frames are analysed in memory and never stored.")
     # Drawn here, at the same place on every screen, so the player is never remounted: the music keeps
     # playing while the user browses other screens (the Live screen hands it the mood's playlist).
     now_playing()
+show_settings_problems()
 navigation.run()

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 import config
+from emotion.geometry import CropGeometry, serving_geometry
 from emotion.preprocess import FACE_SIZE
 
 DETECT_WIDTH: int = 320
@@ -123,22 +124,30 @@ def _clip_box(x: float, y: float, w: float, h: float, width: int, height: int) -
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def crop_face(gray: np.ndarray, detection: Detection, margin: float = 0.05) -> np.ndarray:
-    """Cut a square, upright 48x48 face from a grayscale frame, framed like a FER2013 image.
+def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | None = None) -> np.ndarray:
+    """Cut a square 48x48 face from a grayscale frame, framed like a FER2013 image.
 
-    The square is centred on the box and ``margin`` larger on each side (FER2013 faces include the
-    forehead and chin); parts outside the frame are filled by edge replication. When eye landmarks are
-    known the crop is rotated so the eyes are level. Contrast normalisation happens in the classifier.
+    Where the square lies relative to the detector box comes from the calibrated ``geometry`` (default:
+    ``models/crop_geometry.json``, measured by ``python -m emotion.calibrate``). When the geometry says
+    so and eye landmarks are known, the crop is rotated so the eyes are level, as FER2013 faces are.
+    Parts outside the frame are filled by edge replication. Contrast normalisation happens in the
+    classifier.
     """
+    geometry = geometry or serving_geometry()
     x, y, w, h = detection.box
-    side = max(w, h) * (1.0 + 2.0 * margin)
-    cx, cy = x + w / 2.0, y + h / 2.0
+    reference = float(np.sqrt(w * h))
+    side = geometry.scale * reference
     angle = 0.0
-    if detection.right_eye is not None and detection.left_eye is not None:
+    if geometry.level and detection.right_eye is not None and detection.left_eye is not None:
         (rx, ry), (lx, ly) = detection.right_eye, detection.left_eye
         angle = float(np.degrees(np.arctan2(ly - ry, lx - rx)))
         if abs(angle) > 30.0:  # implausible landmarks: do not spin the face
             angle = 0.0
+    # The offset is measured in the face's own (levelled) axes: rotate it into the frame's.
+    theta = np.radians(angle)
+    ox, oy = geometry.offset_x * reference, geometry.offset_y * reference
+    cx = x + w / 2.0 + ox * np.cos(theta) - oy * np.sin(theta)
+    cy = y + h / 2.0 + ox * np.sin(theta) + oy * np.cos(theta)
     # Take a generous window (sqrt(2) larger) so rotating it leaves no empty corners, then shrink once.
     half = side * 0.75
     x0, y0 = int(np.floor(cx - half)), int(np.floor(cy - half))
@@ -147,7 +156,8 @@ def crop_face(gray: np.ndarray, detection: Detection, margin: float = 0.05) -> n
     src = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else gray
     window = src[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
     big = round(FACE_SIZE * (x1 - x0) / side)
-    window = cv2.resize(window, (big, big), interpolation=cv2.INTER_AREA)
+    interpolation = cv2.INTER_AREA if big < window.shape[1] else cv2.INTER_LINEAR
+    window = cv2.resize(window, (big, big), interpolation=interpolation)
     centre = ((cx - x0) * big / (x1 - x0), (cy - y0) * big / (y1 - y0))
     matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
     matrix[0, 2] += FACE_SIZE / 2.0 - centre[0]

@@ -9,6 +9,7 @@ import numpy as np
 
 from emotion.classifier import EmotionClassifier
 from emotion.detector import Detection, FaceDetector, YuNetDetector, crop_face
+from emotion.images import decode_image  # noqa: F401  (re-exported: it used to live here)
 from emotion.labels import EMOTIONS
 
 MAX_FACES: int = 5
@@ -46,18 +47,6 @@ def as_bgr(frame: np.ndarray) -> np.ndarray:
     if channels == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
     raise ValueError(f"frame must have 1, 3 or 4 channels, got {channels}")
-
-
-def decode_image(data: bytes) -> np.ndarray:
-    """Decode uploaded image bytes (JPEG, PNG, WebP, ...) to a BGR array; ``ValueError`` if corrupt."""
-    if not data:
-        raise ValueError("could not decode the image: the file is empty")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError("could not decode the image: it is not a valid JPEG, PNG or WebP file")
-    if image.dtype == np.uint16:  # 16-bit PNGs
-        image = (image >> 8).astype(np.uint8)
-    return as_bgr(image)
 
 
 class FramePipeline:

@@ -47,3 +47,51 @@ def photo_frame(photo_bgr: np.ndarray, size: tuple[int, int] = (640, 480)) -> np
     y, x = (height - resized.shape[0]) // 2, (width - resized.shape[1]) // 2
     frame[y : y + resized.shape[0], x : x + resized.shape[1]] = resized
     return frame
+
+
+def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A varied grayscale backdrop: a lit gradient, soft noise and a few blurred shapes (clutter)."""
+    width, height = size
+    grid_x, grid_y = np.meshgrid(np.linspace(-1, 1, width), np.linspace(-1, 1, height))
+    angle = rng.uniform(0, 2 * np.pi)
+    base = rng.uniform(40, 210) + rng.uniform(0, 60) * (np.cos(angle) * grid_x + np.sin(angle) * grid_y)
+    noise = cv2.resize(rng.normal(0, rng.uniform(4, 20), (height // 16, width // 16)), (width, height),
+                       interpolation=cv2.INTER_CUBIC)
+    canvas = (base + noise).clip(0, 255).astype(np.uint8)
+    for _ in range(int(rng.integers(0, 6))):
+        colour = int(rng.integers(0, 256))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        if rng.random() < 0.5:
+            cv2.rectangle(canvas, (x, y), (x + int(rng.integers(20, 200)), y + int(rng.integers(20, 200))), colour, -1)
+        else:
+            cv2.circle(canvas, (x, y), int(rng.integers(10, 80)), colour, -1)
+    return cv2.GaussianBlur(canvas, (0, 0), rng.uniform(1.0, 6.0))
+
+
+def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480),
+                  side_range: tuple[int, int] = (110, 300), max_roll_deg: float = 10.0
+                  ) -> tuple[np.ndarray, tuple[float, float]]:
+    """A labelled webcam-like frame: one grayscale face upscaled to a random size, rolled a little,
+    placed anywhere on a cluttered background, under random exposure and side lighting.
+
+    Returns the BGR frame and the face's centre (x, y) in frame pixels.
+    """
+    width, height = size
+    frame = _background(size, rng).astype(np.float32)
+    side = int(rng.integers(side_range[0], side_range[1] + 1))
+    tile = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    margin = int(np.ceil(side * 0.21))  # room for the rolled square's corners
+    cx = float(rng.uniform(margin + side / 2, width - margin - side / 2))
+    cy = float(rng.uniform(margin + side / 2, height - margin - side / 2))
+    matrix = cv2.getRotationMatrix2D((side / 2, side / 2), float(rng.uniform(-max_roll_deg, max_roll_deg)), 1.0)
+    matrix[0, 2] += cx - side / 2
+    matrix[1, 2] += cy - side / 2
+    warped = cv2.warpAffine(tile, matrix, size, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpAffine(np.ones((side, side), np.float32), matrix, size, flags=cv2.INTER_LINEAR)
+    frame = frame * (1 - mask) + warped * mask
+    # Exposure and a side light over the whole scene, as a webcam in a room would see it.
+    grid_x = np.linspace(-1, 1, width)[None, :]
+    light = 1.0 + rng.uniform(-0.35, 0.35) * grid_x
+    frame = 255.0 * np.power((frame * light).clip(0, 255) / 255.0, np.exp(rng.uniform(np.log(0.7), np.log(1.4))))
+    frame = (frame + rng.normal(0, rng.uniform(0, 4), frame.shape)).clip(0, 255).astype(np.uint8)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (cx, cy)

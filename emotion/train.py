@@ -29,10 +29,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import config  # noqa: E402
+from emotion.augment import WebcamConditions, augment_batch  # noqa: E402
 from emotion.data import FaceSet, load_split  # noqa: E402
+from emotion.geometry import framing_tables, read_geometry  # noqa: E402
 from emotion.labels import NUM_CLASSES  # noqa: E402
 from emotion.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
-from emotion.preprocess import FACE_SIZE  # noqa: E402
 
 CHECKPOINT_NAME = "last.keras"
 STATE_NAME = "state.json"
@@ -50,14 +51,13 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 2.0
     label_smoothing: float = 0.1
-    class_weight_power: float = 0.25
+    class_weight_power: float = 0.5
     widths: list[int] = field(default_factory=lambda: list(DEFAULT_WIDTHS))
     convs_per_block: list[int] = field(default_factory=lambda: list(DEFAULT_CONVS))
     dense_units: int = 256
     dropout: float = 0.4
-    max_rotation_deg: float = 12.0
-    max_shift: float = 0.08
-    zoom_range: tuple[float, float] = (0.9, 1.15)
+    # Framing augmentation is drawn from the measured crop geometry (emotion.augment); this names the file.
+    geometry_file: str = "models/crop_geometry.json"
     gamma_range: tuple[float, float] = (0.7, 1.45)
     seed: int = 1234
     # bfloat16 halves epoch time only on CPUs with AVX-512 BF16; elsewhere it is ~10x slower.
@@ -91,6 +91,14 @@ class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+def config_from_dict(raw: dict) -> TrainConfig:
+    """A ``TrainConfig`` from a saved dict; keys of older recipes that no longer exist are dropped."""
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    cfg = TrainConfig(**{k: v for k, v in raw.items() if k in known})
+    cfg.gamma_range = tuple(cfg.gamma_range)
+    return cfg
+
+
 def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     """Per-class loss weights ``(N / (K * n_c)) ** power``: 0 = none, 1 = fully balanced.
 
@@ -99,41 +107,6 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
     weights = (len(labels) / (NUM_CLASSES * np.maximum(counts, 1))) ** power
     return (weights / np.sum(weights * counts) * len(labels)).astype(np.float32)
-
-
-def augment_batch(images: tf.Tensor, cfg: TrainConfig) -> tf.Tensor:
-    """Random flip, rotation, zoom and shift as ONE affine warp per image, then a random gamma.
-
-    Folding the geometric augmentations into a single projective transform keeps augmentation cheap on
-    a 2-core CPU; gamma mimics webcam exposure, which the per-face contrast stretch does not undo.
-    """
-    n = tf.shape(images)[0]
-    size = float(FACE_SIZE)
-    centre = (size - 1.0) / 2.0
-    angle = tf.random.uniform([n], -1.0, 1.0) * (cfg.max_rotation_deg * math.pi / 180.0)
-    zoom = tf.random.uniform([n], cfg.zoom_range[0], cfg.zoom_range[1])
-    flip = tf.where(tf.random.uniform([n]) < 0.5, -1.0, 1.0)
-    tx = tf.random.uniform([n], -cfg.max_shift, cfg.max_shift) * size
-    ty = tf.random.uniform([n], -cfg.max_shift, cfg.max_shift) * size
-    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
-    # Output pixel p maps to input pixel A (p - c) + c + t, with A = R(angle) diag(flip, 1) / zoom.
-    a0, a1, b0, b1 = cos * flip, -sin, sin * flip, cos
-    a2 = centre - a0 * centre - a1 * centre + tx
-    b2 = centre - b0 * centre - b1 * centre + ty
-    zeros = tf.zeros_like(a0)
-    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=[FACE_SIZE, FACE_SIZE],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="REFLECT",
-    )
-    log_gamma = tf.random.uniform(
-        [n, 1, 1, 1], math.log(cfg.gamma_range[0]), math.log(cfg.gamma_range[1])
-    )
-    return 255.0 * tf.pow(tf.clip_by_value(warped / 255.0, 0.0, 1.0), tf.exp(log_gamma))
 
 
 def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.ndarray | None = None):
@@ -148,9 +121,12 @@ def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.n
         ds = ds.shuffle(len(faces), seed=cfg.seed, reshuffle_each_iteration=True)
     ds = ds.batch(cfg.batch_size, drop_remainder=training)
 
+    tables = framing_tables(read_geometry(config.ROOT / cfg.geometry_file)) if training else None
+    conditions = WebcamConditions(gamma_range=tuple(cfg.gamma_range))
+
     def to_float(x, *rest):  # type: ignore[no-untyped-def]
         x = tf.cast(x, tf.float32)
-        return (augment_batch(x, cfg) if training else x, *rest)
+        return (augment_batch(x, tables, conditions) if training else x, *rest)
 
     return ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
@@ -271,6 +247,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--patience", type=int, default=15, help="early stopping on PublicTest accuracy")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed) before this")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--class-weight-power", type=float, default=defaults.class_weight_power,
+                   help="0 = plain loss, 1 = fully class-balanced")
+    p.add_argument("--replace", action="store_true",
+                   help="with --init-weights: this run's best replaces the committed weights even if its "
+                        "PublicTest is lower (a new recipe, e.g. new crop geometry, that must be served)")
     p.add_argument("--init-weights", type=Path, default=None,
                    help="start a NEW run from these Keras weights (e.g. models/emotion_cnn.keras)")
     p.add_argument("--checkpoint-dir", type=Path, default=config.CHECKPOINT_DIR)
@@ -287,8 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     state = _read_state(args.checkpoint_dir / STATE_NAME) if args.resume else None
 
     if state is not None:
-        cfg = TrainConfig(**state["config"])
-        cfg.zoom_range, cfg.gamma_range = tuple(cfg.zoom_range), tuple(cfg.gamma_range)
+        cfg = config_from_dict(state["config"])
     else:
         cfg = TrainConfig(
             run_id=time.strftime("%Y%m%d-%H%M%S"),
@@ -298,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup_epochs=args.warmup_epochs,
             widths=[int(w) for w in args.widths.split(",")],
             seed=args.seed,
+            class_weight_power=args.class_weight_power,
             mixed_precision=args.mixed_precision,
         )
     keras.utils.set_random_seed(cfg.seed)
@@ -332,13 +313,13 @@ def main(argv: list[str] | None = None) -> int:
             model.set_weights(keras.models.load_model(committed, compile=False).get_weights())
             prior = _read_state(args.models_dir / "train_state.json") or {}
             initial_epoch, best_val = int(prior.get("epoch", 0)), float(prior.get("best_val_acc", -1.0))
-            cfg = TrainConfig(**{**asdict(cfg), **prior.get("config", {})}) if prior else cfg
+            cfg = config_from_dict({**asdict(cfg), **prior.get("config", {})}) if prior else cfg
             warmup = 1.0
             print(f"no checkpoint: restarting from committed weights at epoch {initial_epoch}", flush=True)
         elif args.init_weights is not None:
             model.set_weights(keras.models.load_model(args.init_weights, compile=False).get_weights())
             # The committed model stays unless this run beats its PublicTest accuracy.
-            committed_state = _read_state(args.models_dir / "train_state.json") or {}
+            committed_state = {} if args.replace else _read_state(args.models_dir / "train_state.json") or {}
             best_val = float(committed_state.get("best_val_acc", -1.0))
             print(f"new run {cfg.run_id} starting from the weights in {args.init_weights} "
                   f"(PublicTest to beat: {best_val:.4f})", flush=True)

@@ -7,10 +7,10 @@ from ui.shell import ensure_app_shell
 
 ensure_app_shell()
 
-st.title("ℹ️ About Moodtune")
+st.title(":material/info: About Moodtune")
 
 with st.container(key="card-how"):
-    st.subheader("How it works")
+    st.subheader(":material/route: How it works")
     st.markdown(
         """
 1. Your **browser** sends the webcam video to the Moodtune server over WebRTC (or you take a snapshot).
@@ -25,24 +25,30 @@ with st.container(key="card-how"):
     )
 
 with st.container(key="card-privacy"):
-    st.subheader("🔒 Privacy")
+    st.subheader(":material/lock: What is kept, where, and for how long")
     st.markdown(
         """
-- Camera frames and uploaded photos are processed **in memory** and then dropped: they are **never stored,
-  logged or sent anywhere** else. Only the seven numbers and the stable emotion stay in your browser session,
-  and they are gone when you close the tab.
-- Nothing identifies you: there are no accounts and no face recognition — only the expression is read.
-- The Spotify players are loaded from open.spotify.com by your browser, under Spotify's own privacy terms.
+- **Video frames** are analysed in the Moodtune server's memory as they arrive and dropped straight away:
+  never written to disk, logged or sent anywhere else.
+- **Your readings** — the latest seven emotion probabilities, the stable emotion, its timeline and the music
+  chosen for it — are kept **in the server's memory, in your session only**. They go when the session ends:
+  about two minutes after you close the tab (Streamlit keeps a session that long in case you reconnect),
+  or when the server restarts. Nothing is saved in a database or a file.
+- **A snapshot photo** stays in the server's memory while it is on the Snapshot screen (with its reading),
+  and goes when you remove it, choose another, or your session ends.
+- **Nothing identifies you:** there are no accounts and no face recognition — only the expression is read. The music database holds the song catalogue and playlists, nothing about visitors.
+- **Spotify's players** are loaded from open.spotify.com by your browser, under Spotify's own privacy terms.
 """
     )
 
 with st.container(key="card-credits"):
-    st.subheader("Credits and licences")
+    st.subheader(":material/favorite: Credits and licences")
     st.markdown(
         """
-- **FER2013** facial expression data set — Goodfellow et al., *Challenges in Representation Learning: A
-  report on three machine learning contests*, ICML 2013 workshop; released for research use. The model was
-  trained on it.
+- **FER2013** facial expression data set (35,887 labelled 48×48 faces) — Goodfellow, Erhan, Carrier et al.,
+  *Challenges in Representation Learning: A report on three machine learning contests*, ICML 2013 workshop
+  (arXiv:1307.0414); released for research use. The emotion model was trained and tested on it; no FER2013
+  image ships with the app.
 - **YuNet** face detector — OpenCV model zoo (opencv/opencv_zoo), **MIT licence**.
 - **Track catalogue** — TidyTuesday 2020-01-21 "Spotify Songs" (rfordatascience/tidytuesday, **MIT licence**,
   values collected from the Spotify Web API with spotifyr) and the "music moods" set from

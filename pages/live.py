@@ -28,7 +28,7 @@ from ui.style import emotion_headline_html
 
 ensure_app_shell()
 
-st.title("🎥 Live")
+st.title(":material/videocam: Live")
 st.caption("Your face, read in your browser's video stream; music that follows your mood.")
 
 pipeline = load_pipeline()  # before START, so the first frames never wait for the model

@@ -1,80 +1,133 @@
-"""Model: how well the emotion model does on held-out FER2013 faces, how fast things run, and what it is."""
+"""Model: what the emotion model is, how well it does on held-out FER2013 faces, and how fast things run."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import config
-from ui.model_info import confusion_chart, flat_items, per_class_frame, read_json
+from ui.model_info import (
+    committed_run_id,
+    confusion_chart,
+    detector_recall_frame,
+    learning_curve_chart,
+    model_lineage,
+    number,
+    per_class_frame,
+    per_face_ms,
+    read_history,
+    read_json,
+    round_trip,
+    speed_frame,
+    split_report,
+)
 from ui.shell import ensure_app_shell
 
 ensure_app_shell()
 
-BENCH_TITLES = {"results": "Emotion pipeline", "recommender": "Recommendations", "detectors": "Face detectors"}
+st.title(":material/psychology: Model")
 
-st.title("🧠 Model")
+metrics, metrics_problem = read_json(config.METRICS_PATH)
+bench: dict = {}
+bench_problems: list[str] = []
+for name in ("results", "recommender", "detectors"):
+    data, problem = read_json(config.BENCH_DIR / f"{name}.json")
+    bench[name] = data
+    if problem:
+        bench_problems.append(problem)
+face_ms = per_face_ms(bench["results"])
+speed_note = f" (about {face_ms:.0f} ms per face, measured below)" if face_ms is not None else ""
 
 with st.container(key="card-about-model"):
     st.subheader("What the model is")
     st.markdown(
-        """
+        f"""
 - **Face detection:** YuNet (OpenCV model zoo), run on a 320-pixel-wide copy of each frame; the largest
   face drives the music.
 - **Emotion:** a VGG-style convolutional network with batch normalisation (four blocks of 3×3 convolutions,
   widths 32–192), trained from scratch on **FER2013** (28,709 training faces, 48×48 grayscale, seven
-  emotions), exported to TensorFlow Lite and served with LiteRT (about a millisecond per face). Each face is
-  contrast-stretched the same way in training and in the app, and classified together with its mirror image.
+  emotions), exported to TensorFlow Lite and served with LiteRT{speed_note}. Each face is contrast-stretched
+  the same way in training and in the app, and read together with its mirror image.
 - **Smoothing:** about a second of frames is averaged, and the emotion only switches after another one has
   led for a moment, so the music does not flicker.
 - **Limits:** FER2013 holds posed and web-collected faces, mostly frontal, adult and unevenly spread over
-  skin tones and ages; *disgust* has few examples (436) and is recognised poorly; lighting, glasses and
-  partial faces hurt. An expression is not a feeling: treat the result as a playful guess, not a diagnosis.
+  skin tones and ages; *disgust* has few examples (436) and *fear* is often read as sadness or surprise;
+  lighting, glasses and partial faces hurt. An expression is not a feeling: treat the result as a playful
+  guess, not a diagnosis.
 """
     )
 
-metrics, problem = read_json(config.METRICS_PATH)
 with st.container(key="card-metrics"):
     st.subheader("Accuracy on held-out faces")
-    if problem:
-        st.error(problem)
+    if metrics_problem:
+        st.error(metrics_problem, icon=":material/error:")
     elif metrics is None:
-        st.info("Not measured yet: run `python -m emotion.evaluate` to write models/metrics.json.", icon="⏳")
+        st.info("Not measured yet: run `python -m emotion.evaluate` to write models/metrics.json.",
+                icon=":material/hourglass_empty:")
     else:
-        cols = st.columns(2)
-        for col, split, label in ((cols[0], "private", "PrivateTest (reported)"),
-                                  (cols[1], "public", "PublicTest (model selection)")):
-            accuracy = (metrics.get(split) or {}).get("accuracy")
-            col.metric(label, "—" if accuracy is None else f"{accuracy:.1%}")
-        private = metrics.get("private") or {}
-        st.markdown("**Per emotion (PrivateTest)**")
-        st.dataframe(per_class_frame(private), hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                    for c in ("Precision", "Recall", "F1")})
-        st.markdown("**Confusion matrix (PrivateTest; rows: true emotion, share predicted as each)**")
-        confusion_png = config.MODELS_DIR / "confusion_private.png"
-        if private.get("confusion"):
-            st.altair_chart(confusion_chart(private["confusion"]), width="stretch")
-        elif confusion_png.is_file():
-            st.image(str(confusion_png))
-        curve = config.MODELS_DIR / "learning_curve.png"
-        if curve.is_file():
-            st.markdown("**Learning curve**")
-            st.image(str(curve), width="stretch")
+        private, public = split_report(metrics, "private"), split_report(metrics, "public")
+        trip = round_trip(metrics)
+        figures = [("PrivateTest accuracy", number(private, "accuracy")),
+                   ("PublicTest accuracy", number(public, "accuracy"))]
+        if trip is not None:
+            figures.append(("Through the app's own face crop", trip.round_trip_accuracy))
+        figures += [("Disgust found (recall)", number(private, "per_class", "disgust", "recall")),
+                    ("Fear found (recall)", number(private, "per_class", "fear", "recall"))]
+        figures = [(label, value) for label, value in figures if value is not None]
+        for column, (label, value) in zip(st.columns(len(figures) or 1), figures):
+            column.metric(label, f"{value:.1%}")
+        st.markdown(
+            """
+- **PrivateTest:** 3,589 faces never used while training or choosing the model; its accuracy is the one
+  to quote.
+- **PublicTest:** 3,589 other faces used to pick the best training epoch, so its figure is slightly
+  flattering.
+- **Precision:** when the model says *fear*, how often the face really shows fear.
+- **Recall:** of all the faces that really show fear, how many the model calls fear.
+"""
+        )
+        if trip is not None:
+            st.markdown(
+                f"**Through the app's own path.** The data set's faces come ready-cropped; the app has to find "
+                f"and crop each face itself. Placed in photo-like frames and sent through the app's detector "
+                f"and crop, {trip.faces:,} PrivateTest faces were found {trip.detected:.0%} of the time and "
+                f"read correctly {trip.round_trip_accuracy:.1%} of the time, against "
+                f"{trip.direct_accuracy:.1%} on the ready-made crops ({trip.gap_points:+.1f} points)."
+            )
+        table = per_class_frame(private, public)
+        if len(table.columns) > 1:
+            st.markdown("**Per emotion (PrivateTest)**")
+            st.table(table.set_index("Emotion"))
+        chart = confusion_chart(private.get("confusion") or [])
+        if chart is not None:
+            st.markdown("**Which emotion each true emotion was read as** (PrivateTest; each row adds up to "
+                        "100%, the diagonal is the recall)")
+            st.altair_chart(chart, width="stretch")
+        lineage = model_lineage(read_history(config.HISTORY_PATH), committed_run_id(metrics))
+        curve = learning_curve_chart(lineage)
+        if curve is not None:
+            st.markdown("**How the model learned** (accuracy after each epoch of training)")
+            st.altair_chart(curve, width="stretch")
+            restarted = len({row["run_id"] for row in lineage}) > 1
+            st.caption("Training accuracy is measured on distorted copies of the faces (augmentation), so it "
+                       "runs close to the held-out figure." + (" The dashed line marks where training went on "
+                       "from the best weights so far with a lower learning rate." if restarted else ""))
         if metrics.get("evaluated"):
             st.caption(f"Evaluated {metrics['evaluated']}.")
 
 with st.container(key="card-bench"):
     st.subheader("Speed")
-    shown = False
-    for path in sorted(config.BENCH_DIR.glob("*.json")):
-        data, problem = read_json(path)
-        if problem:
-            st.error(problem)
-        elif data is not None:
-            shown = True
-            st.markdown(f"**{BENCH_TITLES.get(path.stem, path.stem)}** (`bench/{path.name}`)")
-            st.dataframe(pd.DataFrame(flat_items(data), columns=["Figure", "Value"]), hide_index=True,
-                         width="stretch")
-    if not shown:
-        st.info("Not measured yet: the benchmark scripts in bench/ write their figures there.", icon="⏳")
+    for problem in bench_problems:
+        st.error(problem, icon=":material/error:")
+    speed = speed_frame(bench)
+    if speed.empty:
+        st.info("Not measured yet: the benchmark scripts in bench/ write their figures there.",
+                icon=":material/hourglass_empty:")
+    else:
+        st.table(speed.set_index("What"))
+        machine = (bench["results"] or {}).get("machine")
+        st.caption("Milliseconds on the server" + (f" ({machine})" if isinstance(machine, str) else "")
+                   + "; a video frame is 640×480. Figures from the scripts in bench/.")
+    recall = detector_recall_frame(bench["detectors"])
+    if not recall.empty:
+        st.markdown("**Face detectors compared** (share of the test faces found)")
+        st.table(recall.set_index("Detector"))

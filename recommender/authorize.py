@@ -25,6 +25,7 @@ import requests
 import spotipy
 from spotipy.exceptions import SpotifyOauthError
 
+import config
 from recommender.spotify import (
     ENV_REFRESH_TOKEN,
     SCOPE,
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recommender.authorize", description=__doc__.split("\n")[0])
     parser.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
     args = parser.parse_args(argv)
+    config.exit_on_settings_problems("python -m recommender.authorize")
 
     # A client id alone is enough to log in with PKCE, but from_mapping wants a usable flow: give it a
     # placeholder refresh token, then drop it (this run is what creates the real one).

@@ -127,18 +127,39 @@ def seed_bundled(conn: Connection, bundle: Bundle | None = None) -> bool:
     ]
     if songs:
         conn.execute(schema.seed_songs.insert(), songs)
+    playlists = [
+        {"id": row["id"], "emotion": normalise_emotion(row["emotion"]), "name": row["name"],
+         "source": "seed", "added_at": now, "track_count": 0}
+        for row in _read_plain_csv(bundle.seed_playlists)
+    ]
     if schema.get_meta(conn, SEEDED_PLAYLISTS_KEY) is None:
-        playlists = [
-            {"id": row["id"], "emotion": normalise_emotion(row["emotion"]), "name": row["name"],
-             "source": "seed", "added_at": now, "track_count": 0}
-            for row in _read_plain_csv(bundle.seed_playlists)
-        ]
         schema.upsert(conn, schema.playlists, playlists, ["id", "emotion"], update=())
         schema.set_meta(conn, SEEDED_PLAYLISTS_KEY, now.isoformat())
+    else:
+        _refresh_seed_playlists(conn, playlists)
     schema.set_meta(conn, BUNDLE_SHA_KEY, fingerprint)
     schema.bump_data_version(conn)
     log.info("seeded %d catalogue tracks and %d seed songs", len(rows), len(songs))
     return True
+
+
+def _refresh_seed_playlists(conn: Connection, seeds: list[dict[str, Any]]) -> None:
+    """Bring seeded playlists a sync has never touched up to date with a new bundle.
+
+    A seed mapping the bundle dropped goes (the prototype's sad playlist no longer doubles as disgust's);
+    a never-synced seed takes the bundle's new name. User playlists, synced ones and seeds the user
+    removed are left as they are (removed seeds are not added back).
+    """
+    p = schema.playlists.c
+    wanted = {(row["id"], row["emotion"]): row["name"] for row in seeds}
+    stored = conn.execute(select(p.id, p.emotion, p.name).where(p.source == "seed", p.last_synced.is_(None))).all()
+    for row in stored:
+        key = (row.id, row.emotion)
+        if key not in wanted:
+            conn.execute(delete(schema.playlists).where(p.id == row.id, p.emotion == row.emotion))
+        elif wanted[key] != row.name:
+            conn.execute(schema.playlists.update().where(p.id == row.id, p.emotion == row.emotion)
+                         .values(name=wanted[key]))
 
 
 def search_tracks(

@@ -12,8 +12,8 @@ import sys
 
 import config
 from recommender.db import get_engine
-from recommender.errors import DatabaseUnavailable
-from recommender.scheduler import run_if_due
+from recommender.errors import DatabaseUnavailable, redact_url
+from recommender.scheduler import run_if_due, sync_with_lease
 from recommender.spotify import load_credentials
 from recommender.sync import NO_CREDENTIALS, PARTIAL, SUCCESS, SyncReport, last_sync_runs, sync_all
 
@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         "(environment or .streamlit/secrets.toml). Exit codes: 0 ok, 1 failed, 2 no credentials, "
         "3 partial, 4 database unavailable.",
     )
-    parser.add_argument("--db", default=config.DB_URL, help="SQLAlchemy database URL (default: %(default)s)")
+    # the default is shown with its password hidden (--help output ends up in terminals and CI logs)
+    parser.add_argument("--db", default=config.DB_URL,
+                        help=f"SQLAlchemy database URL (default: MOODTUNE_DB_URL or {redact_url(config.DB_URL)})")
     parser.add_argument("--if-due", action="store_true",
                         help="sync only when the last completed sync is older than --interval-days "
                         "and no other process is syncing (for a daily cron job)")
@@ -47,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def sync_main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m recommender.sync``; returns the exit code."""
+    config.exit_on_settings_problems("python -m recommender.sync")
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
@@ -72,7 +75,11 @@ def sync_main(argv: list[str] | None = None) -> int:
                 return EXIT_OK
             report = outcome.report
         else:
-            report = sync_all(engine, credentials, progress, trigger="cli")
+            outcome = sync_with_lease(engine, credentials, progress, trigger="cli")
+            if outcome.report is None:
+                print(outcome.reason, file=sys.stderr)
+                return EXIT_FAILED
+            report = outcome.report
     except DatabaseUnavailable as error:
         print(f"Music database unavailable: {error}", file=sys.stderr)
         return EXIT_DATABASE

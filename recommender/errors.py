@@ -17,46 +17,90 @@ class SchemaTooNew(DatabaseUnavailable):
     """The database was written by a newer Moodtune (its schema version is above this code's)."""
 
 
+def redact_url(url: URL | str) -> str:
+    """A database URL safe to print or log: the password is replaced by ``***``.
+
+    A string that does not parse as a URL is not echoed at all (it may hold a password anywhere).
+    """
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except (exc.ArgumentError, ValueError):
+        return "an unparseable URL"
+    return parsed.render_as_string(hide_password=True)
+
+
 def describe_url(url: URL | str) -> str:
     """A readable name for a database: the file path for SQLite, the URL without password otherwise."""
-    url = make_url(url) if isinstance(url, str) else url
-    if url.get_backend_name() == "sqlite":
-        return url.database or ":memory:"
-    return url.render_as_string(hide_password=True)
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except (exc.ArgumentError, ValueError):
+        return redact_url(str(url))
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return redact_url(parsed)
+
+
+def driver_message(error: BaseException) -> str:
+    """The driver's own message (first line), without SQLAlchemy's appended SQL and background link."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _reason(error: BaseException) -> str:
     """Turn a driver message into the likely cause, in words."""
     text = str(getattr(error, "orig", None) or error).lower()
+    if isinstance(error, exc.TimeoutError) or "timeout" in text or "timed out" in text:
+        return ("it did not answer in time (the server is slow or unreachable, or another process holds a "
+                "lock); try again in a moment")
     if "locked" in text or "busy" in text:
         return "it is locked by another process or thread (still busy after waiting)"
     if "unable to open" in text or "no such file" in text or "not a directory" in text:
         return "the file cannot be opened or created (check the path and its folder's permissions)"
     if "readonly" in text or "read-only" in text or "permission" in text:
         return "it is read-only for this process"
-    if "not a database" in text or "malformed" in text:
-        return "the file is not a valid SQLite database"
-    if "could not connect" in text or "connection refused" in text:
+    if "not a database" in text or "malformed" in text or "file is not a database" in text:
+        return "the file is not a valid SQLite database (damaged or truncated)"
+    if ("could not connect" in text or "connection refused" in text or "connection failed" in text
+            or "could not translate host" in text or "name or service not known" in text
+            or "server closed the connection" in text or "terminating connection" in text):
         return "the database server cannot be reached"
-    return f"the database reported: {str(getattr(error, 'orig', None) or error).strip()}"
+    if "password authentication failed" in text or "authentication" in text:
+        return "the database server refused the user name or password"
+    if "does not exist" in text and "database" in text:
+        return "the database does not exist on the server (create it first)"
+    return f"the database reported: {driver_message(error)}"
+
+
+def _unavailable(url: URL | str, action: str, reason: str) -> DatabaseUnavailable:
+    return DatabaseUnavailable(f"Could not {action} ({describe_url(url)}): {reason}.")
 
 
 @contextmanager
 def db_errors(url: URL | str, action: str) -> Iterator[None]:
     """Re-raise driver/OS failures inside the block as ``DatabaseUnavailable`` with a human message.
 
-    Programming errors (bad SQL, integrity errors from a bug) are not translated: hiding them would
-    make bugs look like outages.
+    Covers everything that makes a database unusable: unreachable or slow servers (timeouts), locks,
+    damaged files, a URL that does not parse, a driver that is not installed. Programming errors (bad
+    SQL, integrity errors from a bug) are not translated: hiding them would make bugs look like outages.
     """
     try:
         yield
     except DatabaseUnavailable:
         raise
-    except (exc.OperationalError, exc.InterfaceError) as error:
-        raise DatabaseUnavailable(f"Could not {action} ({describe_url(url)}): {_reason(error)}.") from error
+    except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as error:
+        raise _unavailable(url, action, _reason(error)) from error
     except exc.DatabaseError as error:
-        if "not a database" in str(error).lower():
-            raise DatabaseUnavailable(f"Could not {action} ({describe_url(url)}): {_reason(error)}.") from error
+        text = str(error).lower()
+        if "not a database" in text or "malformed" in text or "timeout" in text or "read-only" in text:
+            raise _unavailable(url, action, _reason(error)) from error
         raise
+    except exc.NoSuchModuleError as error:
+        raise _unavailable(url, action, f"this kind of database is not supported ({error})") from error
+    except exc.ArgumentError as error:
+        raise _unavailable(url, action, "the database URL cannot be understood (check MOODTUNE_DB_URL; "
+                                        "e.g. postgresql+psycopg://user:password@host:5432/moodtune)") from error
+    except ImportError as error:
+        raise _unavailable(url, action, f"its database driver is not installed ({error}); "
+                                        "pip install -r requirements.txt") from error
     except OSError as error:
-        raise DatabaseUnavailable(f"Could not {action} ({describe_url(url)}): {error}.") from error
+        raise _unavailable(url, action, str(error)) from error

@@ -12,6 +12,14 @@ from datetime import datetime
 from urllib.parse import quote
 
 OPEN_SPOTIFY = "https://open.spotify.com"
+# Spotify's own (editorial, chart) playlists: since November 2024 new API apps may not read them, so they
+# are never synced; their embed player still plays in the browser.
+SPOTIFY_OWNED_PREFIX = "37i9dQZ"
+
+
+def is_embed_only(playlist_id: str) -> bool:
+    """True for a playlist that can be embedded but never synced (a Spotify-owned one)."""
+    return playlist_id.startswith(SPOTIFY_OWNED_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +82,16 @@ class Playlist:
     last_synced: datetime | None = None
     snapshot_id: str | None = None
     track_count: int = 0
+
+    @property
+    def embed_only(self) -> bool:
+        """True when Spotify will not let the sync read it (it still plays as an embed)."""
+        return is_embed_only(self.id)
+
+    @property
+    def verified(self) -> bool:
+        """True once a sync has read it from Spotify (an id that merely looks right is not verified)."""
+        return self.last_synced is not None
 
     @property
     def embed_url(self) -> str:

@@ -44,11 +44,21 @@ def parse_playlist_id(text: str) -> str:
             if "playlist" in segments and segments.index("playlist") + 1 < len(segments):
                 candidate = segments[segments.index("playlist") + 1]
     if candidate is None or not _ID.match(candidate):
-        raise ValueError(
-            f"not a Spotify playlist: {text!r}. Paste a playlist link "
-            "(https://open.spotify.com/playlist/<id>), a spotify:playlist:<id> URI, or the 22-character id."
-        )
+        raise ValueError(_not_a_playlist(raw))
     return candidate
+
+
+def _not_a_playlist(raw: str) -> str:
+    """Why ``raw`` is not a playlist, as sentences saying what to paste instead."""
+    how = ("Paste a playlist link (https://open.spotify.com/playlist/…), a spotify:playlist:… URI, or the "
+           "playlist's 22-character id.")
+    if not raw:
+        return f"That is not a Spotify playlist yet: the box is empty. {how}"
+    for kind in ("track", "album", "artist", "episode", "show"):
+        if f"/{kind}/" in raw or f"spotify:{kind}:" in raw:
+            return (f"That is not a Spotify playlist but a link to a Spotify {kind}. In Spotify, open the playlist "
+                    f"and choose Share → Copy link to playlist. {how}")
+    return f"That is not a Spotify playlist link. {how}"
 
 
 def list_playlists(engine: Engine, emotion: str | None = None) -> list[Playlist]:
@@ -63,6 +73,9 @@ def list_playlists(engine: Engine, emotion: str | None = None) -> list[Playlist]
 
 def add_playlist(engine: Engine, emotion: str, id_or_url: str, name: str | None = None) -> Playlist:
     """Map a Spotify playlist to ``emotion`` (link, URI or id); adding it again only renames it.
+
+    An id seen for the first time is stored unverified (``Playlist.verified`` is False) until a sync
+    reads it from Spotify: a well-formed id may still name no playlist.
 
     Raises ``ValueError`` for an unknown emotion or a text that is not a playlist.
     """
@@ -85,7 +98,7 @@ def add_playlist(engine: Engine, emotion: str, id_or_url: str, name: str | None 
                 schema.playlists.insert().values(
                     id=playlist_id,
                     emotion=emotion,
-                    name=name or (sibling["name"] if sibling else f"Spotify playlist {playlist_id}"),
+                    name=name or (sibling["name"] if sibling else f"Playlist {playlist_id} (name unknown until synced)"),
                     last_synced=sibling["last_synced"] if sibling else None,
                     snapshot_id=sibling["snapshot_id"] if sibling else None,
                     track_count=sibling["track_count"] if sibling else 0,

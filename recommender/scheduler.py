@@ -27,8 +27,11 @@ from sqlalchemy import Engine, func, or_, select
 
 import config
 from recommender import schema
+from recommender.db import get_engine
+from recommender.errors import DatabaseUnavailable
 from recommender.spotify import RetryPolicy, SpotifyCredentials
-from recommender.sync import COMPLETED_STATUSES, SyncReport, sync_all
+from recommender.spotify import RunLimits
+from recommender.sync import COMPLETED_STATUSES, Progress, SyncReport, mark_abandoned, sync_all
 from recommender.tx import read_tx, write_tx
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,9 @@ def acquire_lease(engine: Engine, holder: str, lease_s: float = DEFAULT_LEASE_S,
                        lease.c.holder == holder))
             .values(holder=holder, expires_at=now + timedelta(seconds=lease_s))
         )
+        if taken.rowcount == 1:
+            # runs older than a lease belong to a holder whose lease expired: it died mid-sync
+            mark_abandoned(conn, now, lease_s)
         return taken.rowcount == 1
 
 
@@ -133,6 +139,36 @@ def run_if_due(
         release_lease(engine, holder)
 
 
+ANOTHER_SYNC_RUNNING = "Another sync is running right now (from this or another server); try again when it has finished."
+
+
+def sync_with_lease(
+    engine: Engine,
+    credentials: SpotifyCredentials | None,
+    progress: Progress | None = None,
+    *,
+    trigger: str = "manual",
+    policy: RetryPolicy | None = None,
+    limits: RunLimits | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> ScheduleOutcome:
+    """Sync now, unless another sync holds the lease (then ``ran`` is False and ``reason`` says so).
+
+    "Sync now" and the command line take the same lease as the scheduler, so two syncs never run at once.
+    """
+    if credentials is None:
+        report = sync_all(engine, None, progress)
+        return ScheduleOutcome(False, report.message, report)
+    holder = f"{PROCESS_HOLDER}:{trigger}:{uuid.uuid4().hex[:8]}"
+    if not acquire_lease(engine, holder, lease_s):
+        return ScheduleOutcome(False, ANOTHER_SYNC_RUNNING)
+    try:
+        report = sync_all(engine, credentials, progress, trigger=trigger, policy=policy, limits=limits)
+        return ScheduleOutcome(True, "requested", report)
+    finally:
+        release_lease(engine, holder)
+
+
 @dataclass(slots=True)
 class SchedulerHandle:
     """The running scheduler thread; ``stop()`` ends it at its next wake-up."""
@@ -156,18 +192,21 @@ _HANDLES_LOCK = threading.Lock()
 
 
 def start_scheduler(
-    engine: Engine,
+    database: Engine | str,
     credentials_provider: CredentialsProvider,
     interval_days: float = config.SYNC_INTERVAL_DAYS,
     *,
     check_every_s: float = DEFAULT_CHECK_EVERY_S,
     first_check_after_s: float = 30.0,
 ) -> SchedulerHandle:
-    """Start the sync thread for ``engine`` unless this process already runs one; return its handle.
+    """Start the sync thread for ``database`` unless this process already runs one; return its handle.
 
-    Streamlit re-runs the app script on every interaction: calling this each time is fine.
+    ``database`` is an engine or a URL. Given a URL, the thread opens the database itself (and keeps
+    trying at each check while it is unavailable), so starting the scheduler never waits for a slow or
+    unreachable database. Streamlit re-runs the app script on every interaction: calling this each time
+    is fine.
     """
-    key = engine.url.render_as_string(hide_password=False)
+    key = database if isinstance(database, str) else database.url.render_as_string(hide_password=False)
     with _HANDLES_LOCK:
         handle = _HANDLES.get(key)
         if handle is not None and handle.alive:
@@ -179,11 +218,16 @@ def start_scheduler(
             while not stop.wait(wait):
                 wait = check_every_s
                 try:
+                    engine = get_engine(database) if isinstance(database, str) else database
                     outcome = run_if_due(engine, credentials_provider, interval_days)
                     if outcome.ran:
                         log.info("scheduled sync finished: %s", outcome.report.message if outcome.report else "")
-                except Exception:  # noqa: BLE001 - the thread must survive a bad night (db locked, ...)
-                    log.exception("scheduled sync check failed; trying again in %.0f s", check_every_s)
+                except DatabaseUnavailable as error:
+                    log.warning("scheduled sync check skipped: %s; trying again in %.0f s", error, check_every_s)
+                except Exception as error:  # noqa: BLE001 - the thread must survive a bad night
+                    log.warning("scheduled sync check failed (%s: %s); trying again in %.0f s",
+                                type(error).__name__, error, check_every_s)
+                    log.debug("scheduled sync check failed", exc_info=True)
 
         thread = threading.Thread(target=loop, name="moodtune-sync-scheduler", daemon=True)
         handle = SchedulerHandle(thread, stop)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     func,
     inspect,
     select,
@@ -36,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recommender.errors import DatabaseUnavailable, SchemaTooNew
+from recommender.tx import WRITER_LOCK_KEY
 
 # --- the current tables (what the code queries) -----------------------------------------------------
 METADATA = MetaData()
@@ -271,7 +273,7 @@ def migrate(conn: Connection, target: int = LATEST_VERSION) -> tuple[int, int]:
     """Upgrade the schema to ``target`` inside the caller's transaction; return (from, to) versions."""
     if conn.dialect.name == "postgresql":
         # several app servers may start at once; serialise the upgrade (released at commit)
-        conn.execute(text("SELECT pg_advisory_xact_lock(74211)"))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
     found = current_version(conn)
     if found > LATEST_VERSION:
         raise SchemaTooNew(
@@ -353,7 +355,13 @@ def data_version(conn: Connection) -> int:
 
 
 def bump_data_version(conn: Connection) -> int:
-    """Increment the data version inside the caller's write transaction; return the new value."""
-    value = data_version(conn) + 1
-    set_meta(conn, DATA_VERSION_KEY, str(value))
-    return value
+    """Increment the data version inside the caller's write transaction; return the new value.
+
+    One atomic UPDATE (not a read followed by a write), so concurrent writers never lose an increment.
+    """
+    value = cast(cast(meta.c.value, Integer) + 1, Text)
+    bumped = conn.execute(meta.update().where(meta.c.key == DATA_VERSION_KEY).values(value=value))
+    if bumped.rowcount == 0:
+        upsert(conn, meta, [{"key": DATA_VERSION_KEY, "value": "0"}], ["key"], update=())
+        conn.execute(meta.update().where(meta.c.key == DATA_VERSION_KEY).values(value=value))
+    return data_version(conn)

@@ -16,7 +16,11 @@ Retries: spotipy's own retry adapter is switched off, because on 429 it sleeps f
 ``Retry-After`` (Spotify sends hours when an app is over its quota), which would freeze a Streamlit
 session. ``SpotifyClient`` waits at most ``RetryPolicy.max_retry_after_s``; a longer wait is raised as
 ``RateLimited`` so the sync can defer the rest and say so. 5xx answers and network errors are retried
-with exponential backoff; every request has a timeout.
+with exponential backoff; every request has a timeout. A client is bounded as a whole too: its retries
+may wait ``RetryPolicy.retry_budget_s`` in total, and ``RunLimits`` (a deadline and a cancel event) stop
+it between requests and during any wait, raising ``SyncStopped``. Item pages are capped
+(``MAX_ITEM_PAGES``) and a ``next`` link seen before is refused, so a looping API cannot page forever.
+Answers that are not the JSON objects expected are ``SpotifyError``s, never ``AttributeError``s.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +50,10 @@ log = logging.getLogger(__name__)
 SCOPE = "playlist-read-private playlist-read-collaborative"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8888/callback"
 PAGE_SIZE = 100  # the most Spotify returns per page of playlist items
+MAX_ITEM_PAGES = 110  # Spotify playlists hold at most 10,000 items: 100 pages of 100, with a margin
+
+# spotipy logs every HTTP error itself (with the response body); the sync reports each failure once
+logging.getLogger("spotipy").setLevel(logging.CRITICAL)
 
 ENV_CLIENT_ID = "SPOTIPY_CLIENT_ID"
 ENV_CLIENT_SECRET = "SPOTIPY_CLIENT_SECRET"
@@ -77,6 +86,38 @@ class RateLimited(SpotifyError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class SyncStopped(SpotifyError):
+    """The run's deadline passed or it was cancelled; nothing more is requested."""
+
+    def __init__(self, message: str, cancelled: bool) -> None:
+        super().__init__(message)
+        self.cancelled = cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """Bounds of one run: a deadline (``time.monotonic()`` value) and an event that cancels it."""
+
+    deadline: float = float("inf")
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def within(cls, seconds: float, cancel: threading.Event | None = None) -> RunLimits:
+        """Limits ending ``seconds`` from now."""
+        return cls(time.monotonic() + seconds, cancel or threading.Event())
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (negative once it has passed)."""
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        """Raise ``SyncStopped`` if the run was cancelled or is out of time."""
+        if self.cancel.is_set():
+            raise SyncStopped("the sync was cancelled", cancelled=True)
+        if self.remaining() <= 0:
+            raise SyncStopped("the sync reached its time limit", cancelled=False)
 
 
 class PlaylistUnavailable(SpotifyError):
@@ -144,6 +185,7 @@ class RetryPolicy:
     backoff_max_s: float = 8.0
     max_retry_after_s: float = config.SPOTIFY_MAX_RETRY_AFTER_S
     timeout_s: float = config.SPOTIFY_TIMEOUT_S
+    retry_budget_s: float = 120.0  # most seconds one client spends waiting between retries, in total
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based), doubling each time."""
@@ -248,19 +290,36 @@ class SpotifyClient:
         credentials: SpotifyCredentials,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limits: RunLimits | None = None,
     ) -> None:
         self.credentials = credentials
         self.policy = policy or RetryPolicy()
+        self.limits = limits or RunLimits()
         self._sleep = sleep
+        self._waited = 0.0
         self._sp = create_spotify(credentials, self.policy)
+
+    def _can_wait(self, seconds: float) -> bool:
+        """True when waiting ``seconds`` stays inside the retry budget and the run's deadline."""
+        return self._waited + seconds <= self.policy.retry_budget_s and seconds < self.limits.remaining()
+
+    def _wait(self, seconds: float) -> None:
+        """Wait between attempts; a cancel ends the wait at once."""
+        self._waited += seconds
+        if self._sleep is not time.sleep:  # a test's clock
+            self._sleep(seconds)
+        elif self.limits.cancel.wait(seconds):
+            raise SyncStopped("the sync was cancelled", cancelled=True)
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` (a spotipy call), translating and retrying failures.
 
-        ``what`` names the request in error messages ("playlist 37i9...").
+        ``what`` names the request in error messages ("playlist 37i9..."). Raises ``SyncStopped`` when
+        the run is cancelled or out of time, before any request.
         """
         policy = self.policy
         for attempt in range(1, policy.attempts + 1):
+            self.limits.check()
             last = attempt == policy.attempts
             try:
                 return fn(*args, **kwargs)
@@ -269,14 +328,14 @@ class SpotifyClient:
                 if status == 429:
                     wait = _retry_after(error.headers)
                     wait = policy.backoff(attempt) if wait is None else wait
-                    if wait > policy.max_retry_after_s or last:
+                    if wait > policy.max_retry_after_s or last or not self._can_wait(wait):
                         raise RateLimited(
                             f"Spotify rate limit while reading {what}: asked to wait {wait:.0f} s "
-                            f"(more than the {policy.max_retry_after_s:.0f} s this app waits); deferred",
+                            f"(more than this sync can wait); deferred",
                             wait,
                         ) from error
                     log.info("429 on %s: waiting %.1f s (attempt %d)", what, wait, attempt)
-                    self._sleep(wait)
+                    self._wait(wait)
                 elif status == 401:
                     raise SpotifyAuthError(
                         f"Spotify refused the access token for {what} (401): check the credentials, or "
@@ -284,9 +343,9 @@ class SpotifyClient:
                     ) from error
                 elif status in (403, 404):
                     raise PlaylistUnavailable(_refusal(what, status, error), status) from error
-                elif status >= 500 and not last:
+                elif status >= 500 and not last and self._can_wait(policy.backoff(attempt)):
                     log.info("%s on %s: retrying (attempt %d)", status, what, attempt)
-                    self._sleep(policy.backoff(attempt))
+                    self._wait(policy.backoff(attempt))
                 else:
                     kind = SpotifyUnavailable if status >= 500 else SpotifyError
                     raise kind(f"Spotify answered {status} for {what}: {_short(error.msg)}") from error
@@ -294,31 +353,51 @@ class SpotifyClient:
                 # a 5xx from the token service arrives here too, with a non-string error body
                 if isinstance(error.error, str) and error.error in _AUTH_ERRORS:
                     raise SpotifyAuthError(_auth_message(self.credentials, error)) from error
-                if last:
-                    raise SpotifyUnavailable(f"Spotify's token service failed: {error}") from error
-                self._sleep(policy.backoff(attempt))
+                if last or not self._can_wait(policy.backoff(attempt)):
+                    raise SpotifyUnavailable(f"Spotify's token service failed: {_short(error)}") from error
+                self._wait(policy.backoff(attempt))
             except requests.RequestException as error:
-                if last:
+                if last or not self._can_wait(policy.backoff(attempt)):
                     raise SpotifyUnavailable(
-                        f"cannot reach Spotify for {what} after {policy.attempts} attempts: "
-                        f"{type(error).__name__}"
+                        f"cannot reach Spotify for {what} after {attempt} attempt(s): {type(error).__name__}"
                     ) from error
-                self._sleep(policy.backoff(attempt))
+                self._wait(policy.backoff(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def playlist(self, playlist_id: str) -> dict[str, Any]:
         """The playlist object (name, snapshot_id, owner, ...)."""
-        return self.call(f"playlist {playlist_id}", self._sp.playlist, playlist_id, additional_types=("track",))
+        what = f"playlist {playlist_id}"
+        found = self.call(what, self._sp.playlist, playlist_id, additional_types=("track",))
+        return _expect_object(found, what)
 
     def playlist_items(self, playlist_id: str) -> Iterator[dict[str, Any]]:
-        """Every item of the playlist, following the pages' ``next`` links."""
+        """Every item of the playlist, following the pages' ``next`` links (capped; loops refused)."""
         what = f"the tracks of playlist {playlist_id}"
-        page: dict[str, Any] | None = self.call(
+        page: dict[str, Any] | None = _expect_object(self.call(
             what, self._sp.playlist_items, playlist_id, limit=PAGE_SIZE, additional_types=("track",)
-        )
+        ), what)
+        seen: set[str] = set()
         while page:
-            yield from page.get("items") or []
-            page = self.call(what, self._sp.next, page) if page.get("next") else None
+            items = page.get("items") or []
+            if not isinstance(items, list):
+                raise SpotifyError(f"Spotify sent an unexpected answer for {what} (items is not a list)")
+            yield from (item for item in items if isinstance(item, dict))
+            link = page.get("next")
+            if not link:
+                return
+            if not isinstance(link, str) or link in seen:
+                raise SpotifyError(f"Spotify's pages for {what} link back to a page already read; stopped")
+            if len(seen) >= MAX_ITEM_PAGES:
+                raise SpotifyError(f"{what} has more than {MAX_ITEM_PAGES} pages; stopped")
+            seen.add(link)
+            page = _expect_object(self.call(what, self._sp.next, page), what)
+
+
+def _expect_object(value: object, what: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object; otherwise a ``SpotifyError`` (malformed or empty answer)."""
+    if not isinstance(value, dict):
+        raise SpotifyError(f"Spotify sent an unexpected answer for {what} (not a JSON object)")
+    return value
 
 
 def _short(message: object, limit: int = 200) -> str:

@@ -20,22 +20,27 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
+import config
 from recommender import schema
 from recommender.catalog import artist_key
 from recommender.index import invalidate
+from recommender.models import is_embed_only
 from recommender.spotify import (
     PlaylistUnavailable,
     RateLimited,
     RetryPolicy,
+    RunLimits,
     SpotifyAuthError,
     SpotifyClient,
     SpotifyCredentials,
     SpotifyError,
+    SpotifyUnavailable,
+    SyncStopped,
 )
 from recommender.tx import read_tx, write_tx
 
@@ -46,9 +51,12 @@ Progress = Callable[[float, str], None]
 # per-playlist outcomes
 SYNCED, UNCHANGED, REFUSED, DEFERRED, FAILED = "synced", "unchanged", "refused", "deferred", "failed"
 # run outcomes
-SUCCESS, PARTIAL, RUN_FAILED, NO_CREDENTIALS, RUNNING, INTERRUPTED = (
-    "success", "partial", "failed", "no_credentials", "running", "interrupted",
+SUCCESS, PARTIAL, RUN_FAILED, NO_CREDENTIALS, RUNNING, INTERRUPTED, ABANDONED = (
+    "success", "partial", "failed", "no_credentials", "running", "interrupted", "abandoned",
 )
+# a run still "running" after this long was left by a process that died (runs end well before: see
+# config.SYNC_DEADLINE_S), matching the sync lease's length
+ABANDON_AFTER_S = 3600.0
 COMPLETED_STATUSES: tuple[str, ...] = (SUCCESS, PARTIAL)  # runs that count as "the sync happened"
 
 NO_CREDENTIALS_MESSAGE = (
@@ -127,11 +135,13 @@ class _Target:
 
 
 def _targets(engine: Engine) -> list[_Target]:
+    """The playlists to read from Spotify: every configured one except the embed-only ones."""
     p = schema.playlists.c
     grouped: dict[str, list[Any]] = {}
     with read_tx(engine, "list playlists to sync") as conn:
         for row in conn.execute(select(p.id, p.emotion, p.name, p.snapshot_id, p.last_synced).order_by(p.id)):
-            grouped.setdefault(row.id, []).append(row)
+            if not is_embed_only(row.id):
+                grouped.setdefault(row.id, []).append(row)
     return [
         _Target(pid, rows[0].name, tuple(sorted(r.emotion for r in rows)), rows[0].snapshot_id,
                 any(r.last_synced is not None for r in rows))
@@ -139,29 +149,46 @@ def _targets(engine: Engine) -> list[_Target]:
     ]
 
 
+def _objects(value: object) -> list[dict[str, Any]]:
+    """The JSON objects in ``value`` if it is a list (anything else in an API answer is ignored)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _number(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _image_url(album: dict[str, Any]) -> str | None:
-    images = [img for img in album.get("images") or [] if img.get("url")]
+    images = [img for img in _objects(album.get("images")) if _text(img.get("url"))]
     if not images:
         return None
     # the one nearest 300 px wide: sharp in a table, far smaller than the 640 px cover
-    return min(images, key=lambda img: abs((img.get("width") or 300) - 300))["url"]
+    return min(images, key=lambda img: abs((_number(img.get("width")) or 300) - 300))["url"]
 
 
-def track_row(track: dict[str, Any], now: datetime) -> dict[str, Any] | None:
-    """A ``tracks`` row from a Web API track object; None for local files, episodes and id-less items."""
-    if not track or track.get("type", "track") != "track" or not track.get("id") or track.get("is_local"):
+def track_row(track: object, now: datetime) -> dict[str, Any] | None:
+    """A ``tracks`` row from a Web API track object; None for local files, episodes, id-less or malformed items."""
+    if not isinstance(track, dict) or track.get("type", "track") != "track" or track.get("is_local"):
         return None
-    artists = ", ".join(a.get("name", "") for a in track.get("artists") or [] if a.get("name")) or "Unknown artist"
-    album = track.get("album") or {}
+    track_id = _text(track.get("id"))
+    if track_id is None or len(track_id) > 64:
+        return None
+    artists = ", ".join(name for a in _objects(track.get("artists")) if (name := _text(a.get("name")))) or (
+        "Unknown artist")
+    album = track.get("album") if isinstance(track.get("album"), dict) else {}
     return {
-        "id": track["id"],
-        "name": track.get("name") or "(untitled)",
+        "id": track_id,
+        "name": _text(track.get("name")) or "(untitled)",
         "artists": artists,
         "primary_artist": artist_key(artists),
-        "album": album.get("name") or "",
-        "duration_ms": track.get("duration_ms"),
+        "album": _text(album.get("name")) or "",
+        "duration_ms": _number(track.get("duration_ms")),
         # since February 2026 Development Mode apps may not get popularity: None keeps the known value
-        "popularity": track.get("popularity"),
+        "popularity": _number(track.get("popularity")),
         "image_url": _image_url(album),
         "source": "spotify",
         "updated_at": now,
@@ -175,7 +202,7 @@ def _store(engine: Engine, target: _Target, meta: dict[str, Any], items: Iterabl
     rows: dict[str, dict[str, Any]] = {}
     for entry in items:
         # the February 2026 API renamed playlist items' "track" to "item"; accept both
-        row = track_row(entry.get("item") or entry.get("track") or {}, now)
+        row = track_row(entry.get("item") or entry.get("track"), now)
         if row is not None:
             ordered.append(row["id"])
             rows.setdefault(row["id"], row)
@@ -195,7 +222,7 @@ def _store(engine: Engine, target: _Target, meta: dict[str, Any], items: Iterabl
             ])
         conn.execute(
             schema.playlists.update().where(schema.playlists.c.id == target.playlist_id).values(
-                name=meta.get("name") or target.name, snapshot_id=meta.get("snapshot_id"),
+                name=_text(meta.get("name")) or target.name, snapshot_id=_text(meta.get("snapshot_id")),
                 last_synced=now, track_count=len(ordered),
             )
         )
@@ -207,7 +234,7 @@ def _mark_unchanged(engine: Engine, target: _Target, meta: dict[str, Any]) -> No
     with write_tx(engine, f"update playlist {target.playlist_id}") as conn:
         conn.execute(
             schema.playlists.update().where(schema.playlists.c.id == target.playlist_id).values(
-                name=meta.get("name") or target.name, last_synced=schema.utcnow()
+                name=_text(meta.get("name")) or target.name, last_synced=schema.utcnow()
             )
         )
         schema.bump_data_version(conn)
@@ -215,8 +242,9 @@ def _mark_unchanged(engine: Engine, target: _Target, meta: dict[str, Any]) -> No
 
 def _sync_one(engine: Engine, client: SpotifyClient, target: _Target) -> PlaylistSyncResult:
     meta = client.playlist(target.playlist_id)
-    name = meta.get("name") or target.name
-    if target.synced_before and meta.get("snapshot_id") and meta.get("snapshot_id") == target.snapshot_id:
+    name = _text(meta.get("name")) or target.name
+    snapshot = _text(meta.get("snapshot_id"))
+    if target.synced_before and snapshot and snapshot == target.snapshot_id:
         _mark_unchanged(engine, target, meta)
         return PlaylistSyncResult(target.playlist_id, name, target.emotions, UNCHANGED,
                                   message="unchanged since the last sync (same snapshot)")
@@ -246,9 +274,22 @@ def _summary(status: str, results: list[PlaylistSyncResult], tracks: int, abort:
     return text + ("\n" + "\n".join(problems) if problems else "")
 
 
+def mark_abandoned(conn: Connection, now: datetime | None = None, after_s: float = ABANDON_AFTER_S) -> int:
+    """Mark runs left "running" by a process that died (started over ``after_s`` ago); return how many."""
+    now = now or schema.utcnow()
+    s = schema.sync_runs
+    return int(conn.execute(
+        s.update().where(s.c.status == RUNNING, s.c.started_at < now - timedelta(seconds=after_s)).values(
+            status=ABANDONED, finished_at=now,
+            message="Abandoned: the process running this sync stopped before it finished (its lease expired).",
+        )
+    ).rowcount or 0)
+
+
 def _start_run(engine: Engine, trigger: str, total: int) -> tuple[int, datetime]:
     started = schema.utcnow()
     with write_tx(engine, "record the sync run") as conn:
+        mark_abandoned(conn, started)
         run_id = conn.execute(
             schema.sync_runs.insert().values(started_at=started, status=RUNNING, trigger=trigger,
                                              playlists_total=total)
@@ -278,12 +319,16 @@ def sync_all(
     *,
     trigger: str = "manual",
     policy: RetryPolicy | None = None,
+    limits: RunLimits | None = None,
 ) -> SyncReport:
     """Refresh every configured playlist from Spotify; see the module docstring for the guarantees.
 
-    ``progress(fraction, message)`` is called before each playlist and once at the end. Without
-    credentials nothing is contacted and the report's status is ``no_credentials`` with a message saying
-    how to configure them. Raises ``DatabaseUnavailable`` only if the database cannot record the run.
+    ``progress(fraction, message)`` is called before each playlist and once at the end (the message
+    holds playlist names from Spotify: show it as plain text). ``limits`` bounds the run (default: a
+    deadline of ``config.SYNC_DEADLINE_S``): when it is cancelled or out of time, or when Spotify stops
+    answering, the playlists not yet read are deferred to the next run. Without credentials nothing is
+    contacted and the report's status is ``no_credentials`` with a message saying how to configure them.
+    Raises ``DatabaseUnavailable`` only if the database cannot record the run.
     """
     def tell(fraction: float, message: str) -> None:
         if progress is not None:
@@ -293,19 +338,25 @@ def sync_all(
         tell(1.0, NO_CREDENTIALS_MESSAGE)
         return SyncReport(NO_CREDENTIALS, NO_CREDENTIALS_MESSAGE)
 
+    limits = limits or RunLimits.within(config.SYNC_DEADLINE_S)
     targets = _targets(engine)
     run_id, started = _start_run(engine, trigger, len(targets))
     results: list[PlaylistSyncResult] = []
     retry_after: float | None = None
+    stop_reason: str | None = None  # why the remaining playlists are deferred
     abort: str | None = None
     status = INTERRUPTED
     try:
-        client = SpotifyClient(credentials, policy)
+        client = SpotifyClient(credentials, policy, limits=limits)
         for i, target in enumerate(targets):
             tell(i / max(len(targets), 1), f"Syncing {target.name} ({i + 1}/{len(targets)})")
-            if retry_after is not None:
+            if stop_reason is None and (limits.cancel.is_set() or limits.remaining() <= 0):
+                stop_reason = ("cancelled: left for the next sync" if limits.cancel.is_set()
+                               else "deferred: this sync reached its time limit")
+            if retry_after is not None or stop_reason is not None:
+                message = stop_reason or f"deferred: rate limited for {retry_after:.0f} s"
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
-                                                  message=f"deferred: rate limited for {retry_after:.0f} s"))
+                                                  message=message))
                 continue
             try:
                 results.append(_sync_one(engine, client, target))
@@ -316,6 +367,11 @@ def sync_all(
                 retry_after = error.retry_after_s
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
                                                   message=str(error), http_status=429))
+            except SyncStopped as error:
+                stop_reason = ("cancelled: left for the next sync" if error.cancelled
+                               else "deferred: this sync reached its time limit")
+                results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
+                                                  message=stop_reason))
             except SpotifyAuthError as error:
                 # every further request would be refused the same way
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, FAILED,
@@ -323,10 +379,14 @@ def sync_all(
                 abort = str(error)
                 break
             except Exception as error:  # noqa: BLE001 - one playlist's failure must not stop the others
-                log.exception("sync of playlist %s failed", target.playlist_id)
                 message = str(error) if isinstance(error, SpotifyError) else f"{type(error).__name__}: {error}"
+                log.warning("sync of playlist %s failed: %s", target.playlist_id, message)
+                log.debug("sync of playlist %s failed", target.playlist_id, exc_info=True)
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, FAILED,
                                                   message=message))
+                if isinstance(error, SpotifyUnavailable):
+                    # Spotify is down or not answering: asking for every other playlist would only wait
+                    stop_reason = "deferred: Spotify was not answering, so this playlist waits for the next sync"
         status = RUN_FAILED if abort else _run_status(results)
     finally:
         tracks = sum(r.tracks for r in results)

@@ -7,7 +7,6 @@ A recommendation is computed when the (emotion, mode) pair of a screen changes a
 from __future__ import annotations
 
 import html
-import logging
 import re
 from collections.abc import Iterable
 
@@ -20,12 +19,9 @@ from recommender.db import get_engine
 from recommender.errors import DatabaseUnavailable
 from recommender.models import Playlist, Recommendation, SeedSong, Track
 from recommender.moods import MODES
-from recommender.scheduler import start_scheduler
 from recommender.selection import recommend
-from ui.settings import spotify_credentials
 from ui.style import link_html
 
-log = logging.getLogger(__name__)
 
 MODE_LABELS: dict[str, str] = {"match": "🎯 Match my mood", "lift": "🌤️ Lift my mood"}
 MODE_HELP = (
@@ -46,17 +42,6 @@ def database() -> Engine | None:
     except DatabaseUnavailable as error:
         st.error(f"The music database is unavailable: {error}", icon="🗄️")
         return None
-
-
-def start_background_sync() -> None:
-    """Start the weekly Spotify sync thread once per process (``start_scheduler`` ignores repeats)."""
-    if not config.START_SCHEDULER:
-        return
-    try:
-        start_scheduler(get_engine(), spotify_credentials)
-    except DatabaseUnavailable as error:
-        # the screens say so where it matters; the scheduler is retried on the next run
-        log.warning("background sync not started: %s", error)
 
 
 def mode_switch(key: str) -> str:

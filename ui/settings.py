@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 import config
+from recommender.scheduler import start_scheduler
 from recommender.spotify import SpotifyCredentials
 
 log = logging.getLogger(__name__)
@@ -67,3 +68,31 @@ def ice_servers(secrets: Mapping[str, Any] | None = None) -> tuple[list[dict[str
             return servers, "environment"
         log.warning("MOODTUNE_ICE_SERVERS is not a JSON list of {\"urls\": ...} objects; ignored")
     return [dict(server) for server in config.DEFAULT_ICE_SERVERS], "default"
+
+
+_logged_problems = False
+
+
+def show_settings_problems() -> None:
+    """Name every refused setting in the sidebar (their defaults are in use); logged once per process."""
+    global _logged_problems  # noqa: PLW0603 - once per process, not per rerun
+    if not config.SETTINGS_PROBLEMS:
+        return
+    if not _logged_problems:
+        _logged_problems = True
+        for problem in config.SETTINGS_PROBLEMS:
+            log.warning("setting ignored: %s", problem)
+    with st.sidebar:
+        # st.text: the values come from the environment and must not be read as Markdown
+        st.warning("Some settings were not valid, so their defaults are used. Fix them and restart:", icon="⚙️")
+        for problem in config.SETTINGS_PROBLEMS:
+            st.text(problem)
+
+
+def start_background_sync() -> None:
+    """Start the weekly Spotify sync thread once per process, without waiting for the database.
+
+    The thread opens the database itself, so a slow or missing database never delays a screen here.
+    """
+    if config.START_SCHEDULER:
+        start_scheduler(config.DB_URL, spotify_credentials)

@@ -1,9 +1,14 @@
-"""Every screen runs inside ``app.py``'s navigation, even on a deep link to a freshly started server."""
+"""What every screen shares around its body: the app's name (logo), its addresses, and its navigation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+LOGO: str = str(Path(__file__).with_name("logo.svg"))
 
 
 def ensure_app_shell() -> None:
@@ -17,3 +22,19 @@ def ensure_app_shell() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def normalise_page_address(default_url_path: str) -> None:
+    """Let ``/Library`` open ``/library``, and ``/live`` open the default page (whose own address is ``/``).
+
+    Streamlit matches the requested page name exactly, and gives the default page no name at all; the
+    requested name is folded to lower case here, before ``st.navigation`` resolves it. Best effort: on a
+    Streamlit without this internal, addresses simply stay case-sensitive.
+    """
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "pages_manager", None)
+    requested = getattr(manager, "_intended_page_name", None)
+    if not isinstance(requested, str) or not requested:
+        return
+    folded = requested.strip("/").lower()
+    manager._intended_page_name = "" if folded == default_url_path else folded  # noqa: SLF001

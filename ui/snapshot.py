@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import streamlit as st
 
-from emotion.pipeline import FaceReading, FramePipeline, decode_image, draw_readings
+from emotion.images import check_file_size, decode_image
+from emotion.pipeline import FaceReading, FramePipeline, draw_readings
 
-UPLOAD_TYPES: tuple[str, ...] = ("jpg", "jpeg", "png", "webp")
+SOURCES: dict[str, str] = {"upload": ":material/upload: Upload", "camera": ":material/photo_camera: Camera"}
 UNSURE_BELOW = 0.4  # the live smoother's default min_confidence: below it a photo's reading is a guess
+_RESULT_KEY = "snapshot_result"
 
 
 @dataclass(frozen=True)
@@ -40,17 +44,40 @@ class SnapshotResult:
 def check_readings(readings: list[FaceReading]) -> None:
     """Raise ``ValueError`` when the model gave non-finite probabilities (a broken or half-written model file)."""
     if any(not np.all(np.isfinite(r.probs)) for r in readings):
-        raise ValueError("the emotion model returned invalid numbers (NaN); the model file may be damaged")
+        raise ValueError("The emotion model returned invalid numbers (NaN): the model file may be damaged.")
 
 
 def analyse_photo(pipeline: FramePipeline, data: bytes, max_mb: float) -> SnapshotResult:
-    """Decode ``data`` and read every face in it; ``ValueError`` with a message for the user otherwise.
+    """Check, decode and read every face in ``data``; ``ValueError`` with a sentence for the user otherwise.
 
+    The file size and the image header are checked before anything is decoded (see ``emotion.images``).
     The photo stays in memory: nothing is written to disk or logged.
     """
-    if len(data) > max_mb * 1024 * 1024:
-        raise ValueError(f"the photo is {len(data) / 1024 / 1024:.1f} MB; the limit is {max_mb:g} MB")
+    check_file_size(len(data), max_mb)
     image = decode_image(data)
     readings = pipeline.process(image)
     check_readings(readings)
     return SnapshotResult(draw_readings(image, readings), readings)
+
+
+def session_analysis(pipeline: FramePipeline, data: bytes, max_mb: float) -> SnapshotResult:
+    """``analyse_photo`` once per photo and session: reruns (a music-mode switch) reuse the last result.
+
+    Only the latest photo's result (or refusal) is kept, so a new input always replaces the old one.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    cached = st.session_state.get(_RESULT_KEY)
+    if cached is None or cached[0] != digest:
+        try:
+            outcome: SnapshotResult | ValueError = analyse_photo(pipeline, data, max_mb)
+        except ValueError as error:
+            outcome = error
+        st.session_state[_RESULT_KEY] = cached = (digest, outcome)
+    if isinstance(cached[1], ValueError):
+        raise cached[1]
+    return cached[1]
+
+
+def forget_analysis() -> None:
+    """Drop the last photo's result (no photo on screen any more)."""
+    st.session_state.pop(_RESULT_KEY, None)

@@ -92,7 +92,7 @@ def test_model_page_shows_metrics(seeded_db: str, open_page: Callable[[str], App
     at = open_page("pages/model.py")
     assert not at.exception
     assert at.metric[0].value == "65.1%"
-    assert len(at.dataframe[0].value) == 7
+    assert len(at.table[0].value) == 7
     assert any("results.json could not be read" in e.value for e in at.error)
 
 
@@ -135,3 +135,124 @@ def test_playlist_names_are_shown_as_text(seeded_db: str, open_page: Callable[[s
     at = open_page("pages/library.py")
     bodies = "".join(element.proto.body for element in at.get("html"))
     assert "&lt;b onmouseover=alert(1)&gt;Boo&lt;/b&gt;" in bodies and "<b " not in bodies
+
+
+def _has_emoji(text: str) -> bool:
+    """Pictographs that need an emoji font (those render as empty boxes without one)."""
+    return any(ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF for ch in text)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_titles_and_headings_use_bundled_material_icons_not_emoji(
+    page: str, seeded_db: str, open_page: Callable[[str], AppTest]
+) -> None:
+    at = open_page(page)
+    assert at.title[0].value.startswith(":material/"), at.title[0].value
+    for heading in [*at.title, *at.subheader]:
+        assert not _has_emoji(heading.value), heading.value
+
+
+def test_emotion_icons_exist_in_streamlits_bundled_icon_font() -> None:
+    from streamlit.material_icon_names import ALL_MATERIAL_ICONS
+
+    from ui.style import EMOTION_ICONS, UNKNOWN_ICON, emotion_headline_html
+
+    assert set(EMOTION_ICONS) == set(EMOTIONS)
+    assert all(name in ALL_MATERIAL_ICONS for name in [*EMOTION_ICONS.values(), UNKNOWN_ICON])
+    headline = emotion_headline_html("happy", 0.9)
+    assert "sentiment_very_satisfied" in headline and not _has_emoji(headline)
+
+
+def test_about_says_what_is_kept_where_and_for_how_long(seeded_db: str,
+                                                        open_page: Callable[[str], AppTest]) -> None:
+    text = page_text(open_page("pages/about.py"))
+    assert "server's memory" in text and "two minutes after you close the tab" in text
+    assert "stay in your browser session" not in text
+    assert "FER2013" in text and "Goodfellow" in text
+
+
+def _metrics(round_trip: dict | None = None) -> dict:
+    report = {
+        "accuracy": 0.6512,
+        "per_class": {e: {"precision": 0.5, "recall": 0.6, "f1": 0.55, "support": 100} for e in EMOTIONS},
+        "confusion": [[10 if i == j else 1 for j in range(7)] for i in range(7)],
+    }
+    report["per_class"]["disgust"]["recall"] = 0.4321
+    metrics = {"private": report, "public": report, "model": {"train_config": {"run_id": "b"}}}
+    if round_trip is not None:
+        metrics["round_trip"] = round_trip
+    return metrics
+
+
+def _model_page(tmp_path, monkeypatch: pytest.MonkeyPatch, open_page: Callable[[str], AppTest],
+                metrics: object, bench: dict[str, object]) -> AppTest:
+    import json
+
+    import config
+
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    for name, data in bench.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    monkeypatch.setattr(config, "METRICS_PATH", tmp_path / "metrics.json")
+    monkeypatch.setattr(config, "BENCH_DIR", tmp_path)
+    monkeypatch.setattr(config, "HISTORY_PATH", tmp_path / "history.csv")
+    return open_page("pages/model.py")
+
+
+def test_model_page_shows_round_trip_beside_direct_accuracy(seeded_db: str, open_page: Callable[[str], AppTest],
+                                                            monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    trip = {"faces": 3589, "detected": 0.97, "direct_accuracy": 0.682, "round_trip_accuracy": 0.641,
+            "gap_points": -4.1}
+    at = _model_page(tmp_path, monkeypatch, open_page, _metrics(trip), {})
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["PrivateTest accuracy"] == "65.1%"
+    assert shown["Through the app's own face crop"] == "64.1%"
+    assert shown["Disgust found (recall)"] == "43.2%"
+    assert "Fear found (recall)" in shown
+    text = page_text(at)
+    assert "3,589 PrivateTest faces were found 97% of the time" in text and "-4.1 points" in text
+    for term in ("**PrivateTest:**", "**PublicTest:**", "**Precision:**", "**Recall:**"):
+        assert term in text
+
+
+def test_model_page_hides_what_metrics_json_lacks(seeded_db: str, open_page: Callable[[str], AppTest],
+                                                 monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    at = _model_page(tmp_path, monkeypatch, open_page, _metrics(), {})
+    assert not at.exception and not at.error
+    assert "Through the app's own face crop" not in [m.label for m in at.metric]
+    odd = {"private": 5, "public": {"accuracy": "high", "per_class": []}, "round_trip": {"faces": "many"},
+           "model": ["x"]}
+    at = _model_page(tmp_path, monkeypatch, open_page, odd, {"results": {"pipeline_per_frame": "fast"}})
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.metric
+
+
+def test_speed_is_one_table_with_plain_labels_and_the_per_face_claim_matches_it(
+    seeded_db: str, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    results = {"machine": "test box", "pipeline_per_frame": {"median_ms": 11.3, "p95_ms": 13.5},
+               "classifier_per_face_flip_tta": {"median_ms": 2.94, "p95_ms": 3.1}}
+    at = _model_page(tmp_path, monkeypatch, open_page, _metrics(),
+                     {"results": results, "recommender": {"median_ms": 1.2, "p95_ms": 2.3}})
+    assert not at.exception
+    speed = at.table[-1].value
+    assert list(speed.columns) == ["Typical (median)", "Slow case (95th percentile)"]
+    assert not any("_" in label for label in speed.index)  # no raw JSON keys
+    assert speed.loc["Reading one face (with its mirror image, as the app does)"].tolist() == ["2.9 ms", "3.1 ms"]
+    assert "about 3 ms per face" in page_text(at)
+    assert "millisecond per face" not in page_text(at)
+
+
+def test_learning_curve_follows_the_committed_model_through_its_warm_restarts() -> None:
+    from ui.model_info import model_lineage
+
+    def run(run_id: str, accuracies: list[float]) -> list[dict]:
+        return [{"run_id": run_id, "epoch": i, "train_acc": a, "public_acc": a} for i, a in enumerate(accuracies, 1)]
+
+    history = run("scratch-1", [0.3, 0.5]) + run("scratch-2", [0.28, 0.6, 0.7]) + run("warm", [0.71, 0.72])
+    lineage = model_lineage(history, "warm")
+    assert [(r["run_id"], r["step"]) for r in lineage] == [
+        ("scratch-2", 1), ("scratch-2", 2), ("scratch-2", 3), ("warm", 4), ("warm", 5)]
+    assert [r["run_id"] for r in model_lineage(history, "scratch-1")] == ["scratch-1"] * 2
+    assert model_lineage([], "warm") == []

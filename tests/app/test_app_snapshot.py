@@ -15,6 +15,19 @@ from recommender.playlists import list_playlists
 PLAYLIST_EMBED = "https://open.spotify.com/embed/playlist/"
 
 
+def open_camera(open_page: Callable[[str], AppTest]) -> AppTest:
+    """The Snapshot screen with the camera picked (it starts on Upload, with no camera widget)."""
+    at = open_page("pages/snapshot.py")
+    at.button_group(key="snapshot_source").set_value("camera").run()
+    assert len(at.camera_input) == 1
+    return at
+
+
+def headline(at: AppTest) -> str:
+    """The emotion headline's HTML ("" when the screen shows no reading)."""
+    return "".join(body for body in html_bodies(at) if "class=\"mt-emotion\"" in body)
+
+
 def _happy_playlist_embed(db_url: str) -> str:
     engine = create_engine(db_url)
     try:
@@ -26,7 +39,7 @@ def _happy_playlist_embed(db_url: str) -> str:
 def test_camera_photo_of_a_happy_face_plays_the_happy_playlist(
     seeded_db: str, open_page: Callable[[str], AppTest]
 ) -> None:
-    at = open_page("pages/snapshot.py")
+    at = open_camera(open_page)
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert 'class="mt-emotion-name">happy<' in "".join(html_bodies(at))
@@ -47,7 +60,7 @@ def test_uploaded_png_works_like_a_camera_photo(seeded_db: str, open_page: Calla
 def test_switching_to_lift_changes_the_tracks_not_the_playlist(
     seeded_db: str, open_page: Callable[[str], AppTest]
 ) -> None:
-    at = open_page("pages/snapshot.py")
+    at = open_camera(open_page)
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     before = iframe_srcs(at)
     at.run()
@@ -77,18 +90,92 @@ def test_photo_without_a_face_says_so(seeded_db: str, open_page: Callable[[str],
 
 def test_oversized_upload_is_refused(seeded_db: str, open_page: Callable[[str], AppTest],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import cv2
-    import numpy as np
-
     import config
 
     monkeypatch.setattr(config, "UPLOAD_MAX_MB", 1)
-    noise = np.random.default_rng(0).integers(0, 256, (800, 800, 3), dtype=np.uint8)
-    big = cv2.imencode(".png", noise)[1].tobytes()
-    assert len(big) > 1024 * 1024
+    big = bytes(int(1.5 * 1024 * 1024))
     at = open_page("pages/snapshot.py")
     at.file_uploader[0].upload("big.png", big, "image/png").run()
-    assert any("the limit is" in e.value for e in at.error)
+    assert [e.value for e in at.error] == ["This photo is 1.5 MB; the limit is 1 MB."]
+
+
+def test_camera_starts_only_when_the_user_picks_it(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
+    at = open_page("pages/snapshot.py")
+    assert not at.camera_input and len(at.file_uploader) == 1  # Upload first: no camera widget at all
+    at.button_group(key="snapshot_source").set_value("camera").run()
+    assert len(at.camera_input) == 1 and not at.file_uploader
+
+
+def test_the_latest_photo_wins_over_an_earlier_camera_photo(
+    seeded_db: str, open_page: Callable[[str], AppTest]
+) -> None:
+    at = open_camera(open_page)
+    at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
+    assert ">happy<" in headline(at) and iframe_srcs(at)
+    at.button_group(key="snapshot_source").set_value("upload").run()
+    at.file_uploader[0].upload("cat.png", NO_FACE.read_bytes(), "image/png").run()
+    assert not at.exception
+    assert ">happy<" not in headline(at)
+    assert any("No face found" in w.value for w in at.warning)
+    assert not iframe_srcs(at)  # the camera photo's music is gone with its result
+
+
+GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x00\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+
+
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("anim.gif", GIF, "GIFs aren't supported"),
+        ("empty.jpg", b"", "This file is empty"),
+        ("broken.jpg", b"\xff\xd8\xff\xe0 cut short", "could not decode"),
+        ("tiny.png", "tiny", "10×10 is too small to find a face"),
+        ("bomb.png", "bomb", "30000×30000 (900 megapixels)"),
+        ("notes.txt", b"hello", "not a JPEG, PNG or WebP"),
+    ],
+    ids=["gif", "empty", "corrupt", "too-small", "too-many-pixels", "not-an-image"],
+)
+def test_a_refused_file_clears_the_old_result_and_says_why(
+    seeded_db: str, open_page: Callable[[str], AppTest], name: str, data: bytes | str, message: str
+) -> None:
+    import struct
+    import zlib
+
+    import cv2
+    import numpy as np
+
+    if data == "tiny":
+        data = cv2.imencode(".png", np.zeros((10, 10, 3), np.uint8))[1].tobytes()
+    elif data == "bomb":  # only the header of a 30000×30000 PNG: the screen must refuse it from that alone
+        ihdr = b"IHDR" + struct.pack(">IIBBBBB", 30_000, 30_000, 8, 0, 0, 0, 0)
+        data = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+    at = open_page("pages/snapshot.py")
+    at.file_uploader[0].upload("face.png", HAPPY_FACE.read_bytes(), "image/png").run()
+    assert ">happy<" in headline(at) and iframe_srcs(at)
+    at.file_uploader[0].upload(name, data, "application/octet-stream").run()
+    assert not at.exception
+    assert len(at.error) == 1 and message in at.error[0].value, [e.value for e in at.error]
+    assert not headline(at) and not iframe_srcs(at) and not at.get("imgs")
+
+
+def test_a_rerun_does_not_analyse_the_same_photo_again(
+    seeded_db: str, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.snapshot
+
+    calls: list[int] = []
+    real = ui.snapshot.analyse_photo
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(ui.snapshot, "analyse_photo", counting)
+    at = open_page("pages/snapshot.py")
+    at.file_uploader[0].upload("face.png", HAPPY_FACE.read_bytes(), "image/png").run()
+    at.button_group(key="snapshot_mode").set_value("lift").run()
+    assert ">happy<" in headline(at)
+    assert len(calls) == 1
 
 
 def test_track_names_are_shown_as_text_not_html(empty_db: str, open_page: Callable[[str], AppTest]) -> None:
@@ -101,10 +188,10 @@ def test_track_names_are_shown_as_text_not_html(empty_db: str, open_page: Callab
         ))
         schema.bump_data_version(conn)
     engine.dispose()
-    at = open_page("pages/snapshot.py")
+    at = open_camera(open_page)
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     assert not at.exception
-    bodies = "".join(html_bodies(at))
+    bodies = "".join(body for body in html_bodies(at) if not body.lstrip().startswith(("<style>", "<script>")))
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in bodies
     assert "&lt;img src=x onerror=alert(1)&gt;" in bodies
     assert "<script>" not in bodies and "<img" not in bodies
@@ -117,7 +204,7 @@ def test_database_unavailable_on_snapshot_keeps_the_reading(open_page: Callable[
 
     (tmp_path / "file").write_text("x")
     monkeypatch.setattr(config, "DB_URL", f"sqlite:///{tmp_path / 'file'}/moodtune.db")
-    at = open_page("pages/snapshot.py")
+    at = open_camera(open_page)
     at.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     assert not at.exception
     assert 'class="mt-emotion-name">happy<' in "".join(html_bodies(at))
@@ -125,7 +212,7 @@ def test_database_unavailable_on_snapshot_keeps_the_reading(open_page: Callable[
 
 
 def test_two_sessions_do_not_share_state(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
-    first = open_page("pages/snapshot.py")
+    first = open_camera(open_page)
     first.camera_input[0].upload("face.jpg", jpeg_bytes(HAPPY_FACE)).run()
     second = open_page("pages/snapshot.py")
     assert iframe_srcs(first) and not iframe_srcs(second)

@@ -1,4 +1,9 @@
-"""Fixtures for the recommender tests: real SQLite files in temp dirs and a real fake Spotify server."""
+"""Fixtures for the recommender tests: real SQLite files in temp dirs, a real PostgreSQL server, and a real
+fake Spotify server.
+
+``db_url`` and ``engine`` are parametrised by engine: every test that uses them runs on SQLite and on
+PostgreSQL (see ``pg_cluster.py`` for where the server comes from).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 # the fake server module sits beside this file, the project two levels up: importable whatever
 # pytest's import mode or working directory
@@ -20,6 +25,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
 import config  # noqa: E402
 from fake_spotify_api import FakeSpotify, playlist_id, serve  # noqa: E402
+from pg_cluster import Cluster, cluster_from_env_or_start, create_database, drop_database  # noqa: E402
 from recommender.catalog import Bundle, read_catalogue  # noqa: E402
 from recommender.db import open_engine  # noqa: E402
 from recommender.playlists import add_playlist, list_playlists, remove_playlist  # noqa: E402
@@ -41,9 +47,44 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Cluster]:
+    """A real PostgreSQL server for the whole session (CI's, or one started here)."""
+    cluster = cluster_from_env_or_start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: Cluster) -> Iterator[str]:
+    """Name of a database on ``pg_server`` seeded from the real bundled catalogue (copied per test)."""
+    url = create_database(pg_server.url)
+    open_engine(url).dispose()
+    yield make_url(url).database or ""
+    drop_database(pg_server.url, url)
+
+
+def _private_copy(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("template_db")
+        path = tmp_path / "moodtune.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    server: Cluster = request.getfixturevalue("pg_server")
+    url = create_database(server.url, template=request.getfixturevalue("pg_template"))
+    request.addfinalizer(lambda: drop_database(server.url, url))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of a private copy of the seeded database, on SQLite and on PostgreSQL."""
+    return _private_copy(request, tmp_path)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path, template_db: Path) -> str:
-    """URL of a private copy of the seeded database."""
+def sqlite_url(tmp_path: Path, template_db: Path) -> str:
+    """URL of a private copy of the seeded database as a SQLite file (for file-level tests)."""
     path = tmp_path / "moodtune.db"
     shutil.copyfile(template_db, path)
     return f"sqlite:///{path}"
@@ -57,12 +98,18 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture(scope="session")
-def shared_engine(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One engine for tests that only read: the selection index is built once for all of them."""
-    path = tmp_path_factory.mktemp("shared") / "moodtune.db"
-    shutil.copyfile(template_db, path)
-    eng = open_engine(f"sqlite:///{path}")
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def shared_engine(request: pytest.FixtureRequest, template_db: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """One engine per database kind for tests that only read: the selection index is built once."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("shared") / "moodtune.db"
+        shutil.copyfile(template_db, path)
+        url = f"sqlite:///{path}"
+    else:
+        server: Cluster = request.getfixturevalue("pg_server")
+        url = create_database(server.url, template=request.getfixturevalue("pg_template"))
+    eng = open_engine(url)
     yield eng
     eng.dispose()
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -103,6 +104,9 @@ class FakeSpotify:
         self.max_page = 100
         self.omit_scope = False  # answer user-token requests without "scope" (spotipy's PKCE then re-prompts)
         self.scripted: list[Scripted] = []
+        self.before_items: Callable[[str], None] | None = None  # called with the playlist id before each items page
+        self.stall_s = 0.0  # wait this long before answering any API request (a server that hangs)
+        self.self_next: set[str] = set()  # playlists whose items pages link "next" to themselves
         self.log: list[tuple[str, str]] = []  # (method, path?query)
         self.grants: list[str] = []  # grant_type of every token request
         self._tokens: set[str] = set()
@@ -115,6 +119,11 @@ class FakeSpotify:
         playlist = FakePlaylist(playlist_id, name, list(tracks))
         self.playlists[playlist_id] = playlist
         return playlist
+
+    def answer_raw(self, match: str, body: bytes, status: int = 200, times: int = 1) -> None:
+        """Answer the next ``times`` requests matching ``match`` with these bytes (malformed JSON...)."""
+        for _ in range(times):
+            self.scripted.append(Scripted(match, status, {}, body))
 
     def fail(self, match: str, status: int, times: int = 1, headers: dict[str, str] | None = None) -> None:
         """Answer the next ``times`` requests matching ``match`` with ``status`` (Spotify's error body)."""
@@ -189,6 +198,8 @@ class FakeSpotify:
             return 200, {"id": playlist.id, "name": playlist.name, "snapshot_id": playlist.snapshot_id,
                          "owner": {"id": "owner"}, "items": {"href": f"{href}/items", "total": total}}
         if parts[3] in ("items", "tracks"):
+            if self.before_items is not None:
+                self.before_items(playlist_id)
             limit = min(int(query.get("limit", ["100"])[0]), self.max_page)
             offset = int(query.get("offset", ["0"])[0])
             chunk = playlist.tracks[offset: offset + limit]
@@ -198,7 +209,8 @@ class FakeSpotify:
                 # the February 2026 shape ("item") alongside the older one ("track")
                 "items": [{"added_at": "2026-01-01T00:00:00Z", "item": t, "track": t} for t in chunk],
                 "limit": limit, "offset": offset, "total": len(playlist.tracks),
-                "next": f"{href}/items?offset={nxt}&limit={limit}" if nxt < len(playlist.tracks) else None,
+                "next": (f"{href}/items?offset={offset}&limit={limit}" if playlist_id in self.self_next
+                         else f"{href}/items?offset={nxt}&limit={limit}" if nxt < len(playlist.tracks) else None),
                 "previous": None,
             }
         return 404, {"error": {"status": 404, "message": "Service not found"}}
@@ -210,7 +222,7 @@ def _handler(state: FakeSpotify) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode() if body is not None else b""
+            data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -240,6 +252,8 @@ def _handler(state: FakeSpotify) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             state.log.append(("GET", self.path))
+            if state.stall_s:
+                time.sleep(state.stall_s)
             if self._scripted():
                 return
             auth = self.headers.get("Authorization", "")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import config
@@ -115,4 +120,12 @@ def test_a_dwell_that_makes_no_sense_is_refused(dwell: float) -> None:
 @pytest.mark.parametrize(("raw", "expected"), [(None, 15.0), ("", 15.0), ("20", 20.0), ("abc", 15.0),
                                                ("0", 15.0), ("nan", 15.0), ("inf", 15.0), ("60", 15.0)])
 def test_the_dwell_setting_is_validated(raw: str | None, expected: float) -> None:
-    assert config._music_dwell_s(raw) == expected
+    env = {k: v for k, v in os.environ.items() if k != "MOODTUNE_MUSIC_DWELL_S"}
+    if raw is not None:
+        env["MOODTUNE_MUSIC_DWELL_S"] = raw
+    done = subprocess.run([sys.executable, "-c", "import config; print(config.MUSIC_DWELL_S); "
+                           "print(any('MOODTUNE_MUSIC_DWELL_S' in p for p in config.SETTINGS_PROBLEMS))"],
+                          cwd=Path(config.__file__).parent, env=env, capture_output=True, text=True, timeout=60)
+    value, named = done.stdout.split()
+    assert float(value) == expected
+    assert named == str(raw not in (None, "", "20"))  # a refused value is named to the user

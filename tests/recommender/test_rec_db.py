@@ -32,8 +32,9 @@ def test_first_use_creates_and_seeds_the_file(tmp_path):
     assert get_engine(f"sqlite:///{path}") is engine
     assert count_tracks(engine) == _lines(config.CATALOGUE_PATH)
     playlists = list_playlists(engine)
-    assert {p.emotion for p in playlists} == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
-    assert len({p.id for p in playlists}) == 6  # sad and disgust share the prototype's playlist
+    assert {p.emotion for p in playlists} == {"angry", "fear", "happy", "sad", "surprise", "neutral"}
+    assert len({p.id for p in playlists}) == 6  # sad no longer doubles as disgust's
+    assert all(p.name.split()[0].lower() in (p.emotion, "spotify") for p in playlists)  # readable names
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert schema.current_version(conn) == schema.LATEST_VERSION
@@ -78,7 +79,7 @@ def test_separate_engines_racing_on_a_new_file_seed_it_once(tmp_path):
     # Seeding 14k tracks can outlast the interactive 5 s busy timeout on a loaded 2-core machine; the
     # point here is that the waiting engines then find it seeded once, not a race to the default timeout.
     engines = _in_threads(lambda: open_engine(url, busy_timeout_s=60.0), 3)
-    assert len(list_playlists(engines[0])) == 7 and count_tracks(engines[0]) == _lines(config.CATALOGUE_PATH)
+    assert len(list_playlists(engines[0])) == 6 and count_tracks(engines[0]) == _lines(config.CATALOGUE_PATH)
     for engine in engines:
         engine.dispose()
 
@@ -129,9 +130,9 @@ def test_foreign_database_is_left_alone(tmp_path):
         assert [r[0] for r in raw.execute("SELECT name FROM sqlite_master")] == ["tracks"]
 
 
-def test_locked_database_gives_a_clear_error(db_url):
-    engine = open_engine(db_url, busy_timeout_s=0.2)
-    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+def test_locked_database_gives_a_clear_error(sqlite_url):
+    engine = open_engine(sqlite_url, busy_timeout_s=0.2)
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process is writing and does not let go
     try:
         with pytest.raises(DatabaseUnavailable, match="locked") as caught:
@@ -167,6 +168,24 @@ def test_unusable_locations_give_clear_errors(tmp_path):
     garbage.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DatabaseUnavailable, match="not a valid SQLite database"):
         open_engine(f"sqlite:///{garbage}")
+
+
+def test_an_older_seed_is_renamed_and_its_dropped_mapping_goes(tmp_path, small_bundle):
+    url = f"sqlite:///{tmp_path / 'old-seed.db'}"
+    old_csv = small_bundle.seed_playlists.read_text()
+    small_bundle.seed_playlists.write_text(
+        "emotion,id,name\nsad,1n6cpWo9ant4WguEo91KZh,Prototype playlist: sad\n"
+        "disgust,1n6cpWo9ant4WguEo91KZh,Prototype playlist: disgusted\n"
+        "happy,0deORnapZgrxFY4nsKr9JA,Prototype playlist: happy\n")
+    engine = open_engine(url, bundle=small_bundle)
+    remove_playlist(engine, "0deORnapZgrxFY4nsKr9JA")  # the user removed one seed
+    engine.dispose()
+    small_bundle.seed_playlists.write_text(old_csv)  # this release's seeds
+    engine = open_engine(url, bundle=Bundle(small_bundle.catalogue, small_bundle.seed_songs,
+                                            small_bundle.seed_playlists))
+    names = {(p.emotion, p.name) for p in list_playlists(engine)}
+    assert names == {("sad", "Sad mix (from the original Moodtune)")}  # renamed; disgust dropped; happy stays removed
+    engine.dispose()
 
 
 def test_removed_seed_playlist_stays_removed_and_bundle_updates_merge(tmp_path, small_bundle, catalogue_rows):

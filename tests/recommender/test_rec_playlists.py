@@ -29,8 +29,11 @@ def test_parse_playlist_id_accepts_what_people_paste(pasted):
      f"https://example.com/playlist/{PID}", f"https://open.spotify.com/playlist/{PID}x"],
 )
 def test_parse_playlist_id_rejects_everything_else(pasted):
-    with pytest.raises(ValueError, match="not a Spotify playlist"):
+    with pytest.raises(ValueError, match=r"^That is not a Spotify playlist") as caught:
         parse_playlist_id(pasted)
+    assert str(caught.value).endswith("22-character id.")  # sentences that say what to paste
+    if "track" in pasted or "album" in pasted:
+        assert "Copy link to playlist" in str(caught.value)
 
 
 def test_add_list_and_remove(engine):
@@ -55,7 +58,8 @@ def test_add_list_and_remove(engine):
 
 
 def test_removing_keeps_track_list_while_another_emotion_uses_it(engine):
-    shared = "1n6cpWo9ant4WguEo91KZh"  # the prototype's sad + disgust playlist
+    shared = "1n6cpWo9ant4WguEo91KZh"  # the prototype's sad playlist, here also chosen for disgust
+    add_playlist(engine, "disgust", shared)
     with engine.begin() as conn:
         track = conn.execute(text("SELECT id FROM tracks LIMIT 1")).scalar()
         conn.execute(text("INSERT INTO playlist_tracks VALUES (:p, :t, 0)"), {"p": shared, "t": track})

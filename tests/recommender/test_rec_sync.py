@@ -1,4 +1,4 @@
-"""Spotify sync through real spotipy against the fake Web API, into a real SQLite file."""
+"""Spotify sync through real spotipy against the fake Web API, into real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -229,8 +229,14 @@ def test_database_failure_inside_the_write_rolls_back(engine, fake_spotify, own_
     fake_spotify.playlists[own_playlists["B"]].set_tracks(new_tracks(400, 10))
     # a real failure half-way through the INSERTs of the new list (like a full disk)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TRIGGER fail_midway BEFORE INSERT ON playlist_tracks "
-                          "WHEN NEW.position = 6 BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("CREATE TRIGGER fail_midway BEFORE INSERT ON playlist_tracks "
+                              "WHEN NEW.position = 6 BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        else:
+            conn.execute(text("CREATE FUNCTION fail_midway() RETURNS trigger AS $$ BEGIN "
+                              "RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql"))
+            conn.execute(text("CREATE TRIGGER fail_midway BEFORE INSERT ON playlist_tracks FOR EACH ROW "
+                              "WHEN (NEW.position = 6) EXECUTE FUNCTION fail_midway()"))
     report = sync_all(engine, fake_spotify.credentials(), policy=fast_policy)
 
     assert report.status == "partial"
@@ -349,16 +355,19 @@ def test_cli_exit_codes(db_url, fake_spotify, catalogue_rows):
     missing = _cli([], db_url, {})
     assert missing.returncode == 2 and "SPOTIPY_CLIENT_ID" in missing.stderr
 
-    # the seeded playlists: the fake knows all but the Spotify-owned one, which it refuses as Spotify does
-    for emotion, pid in [("angry", "0l9dAmBrUJLylii66JOsHB"), ("disgust", "1n6cpWo9ant4WguEo91KZh"),
-                         ("fear", "4cllEPvFdoX6NIVWPKai9I"), ("happy", "0deORnapZgrxFY4nsKr9JA"),
-                         ("neutral", "4kvSlabrnfRCQWfN0MgtgA")]:
+    # the seeded playlists: the Spotify-owned chart is embed-only, so the default library can succeed
+    seeded = [("angry", "0l9dAmBrUJLylii66JOsHB"), ("fear", "4cllEPvFdoX6NIVWPKai9I"),
+              ("happy", "0deORnapZgrxFY4nsKr9JA"), ("neutral", "4kvSlabrnfRCQWfN0MgtgA"),
+              ("sad", "1n6cpWo9ant4WguEo91KZh")]
+    for emotion, pid in seeded:
         fake_spotify.add_playlist(pid, emotion, catalogue_tracks(catalogue_rows, 0, 3))
     fake_spotify.refused["37i9dQZEVXbMDoHDwVN2tF"] = 404
+    fake_spotify.refused["4kvSlabrnfRCQWfN0MgtgA"] = 403  # one of them is refused: partial
     env = _fake_env(fake_spotify)
     partial = _cli(["--quiet"], db_url, env)
     assert partial.returncode == 3, partial.stdout + partial.stderr
-    assert "5 synced" in partial.stdout and "Spotify-owned" in partial.stdout
+    assert "4 synced" in partial.stdout and "1 refused" in partial.stdout
+    assert not fake_spotify.requests_to("37i9dQZEVXbMDoHDwVN2tF")  # embed-only: never asked for
 
     not_due = _cli(["--if-due"], db_url, env)
     assert not_due.returncode == 0 and "not due" in not_due.stdout.lower()

@@ -1,0 +1,140 @@
+"""Measure the crop geometry from data: ``python -m emotion.calibrate``.
+
+Runs the serving detector (YuNet, exactly as the app runs it) over FER2013 *training* faces, each
+upscaled and placed in a webcam-sized frame, and measures where the FER2013 image square lies relative
+to the detector's box: its side over the box's size, its centre's offset, and the eyes' roll. The
+medians become the serving crop; the spread becomes the training augmentation. Writes
+``models/crop_geometry.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import config
+from emotion.detector import Detection, YuNetDetector
+from emotion.geometry import CropGeometry, Spread
+
+FRAME_SIZE: tuple[int, int] = (640, 480)
+TRAINING_USAGE = 0
+
+
+def spread_of(values: np.ndarray) -> Spread:
+    """The 2.5/25/50/75/97.5th percentiles of ``values``, rounded for a readable file."""
+    p = np.percentile(values, [2.5, 25, 50, 75, 97.5])
+    return Spread(*(round(float(v), 4) for v in p))
+
+
+def face_in_frame(face: np.ndarray, upscale: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """A BGR webcam-sized frame with ``face`` upscaled ``upscale`` times at a random place on a soft
+    noisy background. Returns the frame and the face square as (x, y, side)."""
+    side = face.shape[0] * upscale
+    width, height = FRAME_SIZE
+    background = rng.normal(rng.uniform(60, 190), 14, (height // 8, width // 8)).clip(0, 255).astype(np.uint8)
+    frame = cv2.resize(background, (width, height), interpolation=cv2.INTER_CUBIC)
+    x = int(rng.integers(10, width - side - 10))
+    y = int(rng.integers(10, height - side - 10))
+    frame[y : y + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (x, y, side)
+
+
+def box_reference(box: tuple[int, int, int, int]) -> float:
+    """The detector box's size used by the geometry: the geometric mean of its width and height."""
+    return float(np.sqrt(box[2] * box[3]))
+
+
+def roll_degrees(detection: Detection) -> float | None:
+    """The eyes' roll in degrees (positive: the subject's left eye lower in the image), if known."""
+    if detection.right_eye is None or detection.left_eye is None:
+        return None
+    (rx, ry), (lx, ly) = detection.right_eye, detection.left_eye
+    return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+
+
+def measure(images: np.ndarray, upscale: int, seed: int) -> dict[str, np.ndarray]:
+    """Detect each face in its frame; return per-face measurements for the faces found."""
+    detector = YuNetDetector()
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[float, float, float, float, float, float]] = []
+    for face in images:
+        frame, (x, y, side) = face_in_frame(face, upscale, rng)
+        centre = (x + side / 2.0, y + side / 2.0)
+        found = [d for d in detector.detect(frame)
+                 if d.box[0] <= centre[0] <= d.box[0] + d.box[2] and d.box[1] <= centre[1] <= d.box[1] + d.box[3]]
+        if not found:
+            continue
+        d = max(found, key=lambda det: det.area)
+        bx, by, bw, bh = d.box
+        ref = box_reference(d.box)
+        roll = roll_degrees(d)
+        rows.append((side / ref, (centre[0] - (bx + bw / 2.0)) / ref, (centre[1] - (by + bh / 2.0)) / ref,
+                     np.nan if roll is None else roll, side / bw, side / bh))
+    table = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    names = ("scale", "offset_x", "offset_y", "roll", "scale_by_width", "scale_by_height")
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
+def calibrate(data_path: Path, count: int, upscale: int, seed: int) -> CropGeometry:
+    """Measure ``count`` random training faces and return the geometry (medians + spread)."""
+    with np.load(data_path) as data:
+        train = data["images"][data["usage"] == TRAINING_USAGE]
+    pick = np.random.default_rng(seed).choice(len(train), size=min(count, len(train)), replace=False)
+    started = time.time()
+    m = measure(train[pick], upscale, seed)
+    found = len(m["scale"])
+    # Which box size predicts the face square best: the one whose ratio varies least (coefficient of
+    # variation). Kept in the file so the choice is visible.
+    cv = {name: float(np.std(m[key]) / np.mean(m[key]))
+          for name, key in (("sqrt(w*h)", "scale"), ("width", "scale_by_width"), ("height", "scale_by_height"))}
+    roll = m["roll"][~np.isnan(m["roll"])]
+    return CropGeometry(
+        scale=round(float(np.median(m["scale"])), 4),
+        offset_x=0.0,  # faces are left/right symmetric (and the model is trained with flips)
+        offset_y=round(float(np.median(m["offset_y"])), 4),
+        # FER2013's own faces are already upright by their eyes (see roll_deg_spread: a few degrees), so
+        # serving crops are levelled to match them; training then only needs the measured residual roll.
+        level=True,
+        scale_spread=spread_of(m["scale"]),
+        offset_x_spread=spread_of(m["offset_x"]),
+        offset_y_spread=spread_of(m["offset_y"]),
+        roll_deg_spread=spread_of(roll),
+        meta={
+            "command": "python -m emotion.calibrate",
+            "detector": "YuNet (models/face_detection_yunet.onnx), detection on a 320-px-wide copy",
+            "faces_tried": int(len(pick)),
+            "faces_found": found,
+            "detection_rate": round(found / max(len(pick), 1), 4),
+            "upscale": upscale,
+            "frame": list(FRAME_SIZE),
+            "reference": "sqrt(w*h) of the detector box",
+            "coefficient_of_variation": {k: round(v, 4) for k, v in cv.items()},
+            "offset_x_median_measured": round(float(np.median(m["offset_x"])), 4),
+            "seconds": round(time.time() - started, 1),
+            "date": time.strftime("%Y-%m-%d"),
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, default=config.FER2013_PATH)
+    p.add_argument("--count", type=int, default=4000, help="training faces to measure")
+    p.add_argument("--upscale", type=int, default=4, help="48 px faces are shown at 48*upscale px")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=config.CROP_GEOMETRY_PATH)
+    args = p.parse_args(argv)
+    geometry = calibrate(args.data, args.count, args.upscale, args.seed)
+    args.out.write_text(geometry.to_json())
+    print(geometry.to_json())
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Settings are validated once, at start-up: a bad value names itself and the default is used."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+READ = """
+import json, config
+print(json.dumps({"problems": config.SETTINGS_PROBLEMS, "values": {
+    name: getattr(config, name) for name in ("UPLOAD_MAX_MB", "APP_TRACKS", "SYNC_INTERVAL_DAYS",
+    "SPOTIFY_TIMEOUT_S", "DB_BUSY_TIMEOUT_S", "LIVE_CONNECT_TIMEOUT_S", "SPOTIFY_MAX_RETRY_AFTER_S",
+    "MOODS_PATH", "START_SCHEDULER")}}))
+"""
+
+
+def settings_with(env: dict[str, str]) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOODTUNE_")}
+    result = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**clean, "PYTHONPATH": str(ROOT), **env})
+    assert result.returncode == 0, result.stderr  # importing config never fails
+    return json.loads(result.stdout)
+
+
+def test_defaults_have_no_problems():
+    found = settings_with({})
+    assert found["problems"] == []
+    assert found["values"]["UPLOAD_MAX_MB"] == 8 and found["values"]["SYNC_INTERVAL_DAYS"] == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "default"),
+    [
+        ("MOODTUNE_UPLOAD_MAX_MB", "abc", 8), ("MOODTUNE_UPLOAD_MAX_MB", "0", 8), ("MOODTUNE_UPLOAD_MAX_MB", "2.5", 8),
+        ("MOODTUNE_APP_TRACKS", "-1", 8), ("MOODTUNE_APP_TRACKS", "nan", 8),
+        ("MOODTUNE_SYNC_INTERVAL_DAYS", "abc", 7), ("MOODTUNE_SYNC_INTERVAL_DAYS", "0", 7),
+        ("MOODTUNE_SYNC_INTERVAL_DAYS", "inf", 7), ("MOODTUNE_SPOTIFY_TIMEOUT_S", "-3", 10),
+        ("MOODTUNE_DB_BUSY_TIMEOUT_S", "nan", 5), ("MOODTUNE_LIVE_CONNECT_TIMEOUT_S", "1e400", 15),
+        ("MOODTUNE_SPOTIFY_MAX_RETRY_AFTER_S", "soon", 30), ("MOODTUNE_SCHEDULER", "maybe", True),
+    ],
+)
+def test_a_bad_value_is_named_and_the_default_used(name, raw, default):
+    found = settings_with({name: raw})
+    attribute = {"MOODTUNE_SCHEDULER": "START_SCHEDULER"}.get(name, name.removeprefix("MOODTUNE_"))
+    assert found["values"][attribute] == default
+    assert len(found["problems"]) == 1 and found["problems"][0].startswith(f"{name}={raw!r}")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "[1, 2]", '{"sadness": [0.1, 0.2]}', '{"sad": [0.1]}', '{"sad": [2, 0.5]}', '{"sad": ["a", 1]}'],
+)
+def test_a_malformed_moods_file_is_named_and_ignored(tmp_path, content):
+    moods = tmp_path / "moods.json"
+    moods.write_text(content)
+    found = settings_with({"MOODTUNE_MOODS_FILE": str(moods)})
+    assert found["values"]["MOODS_PATH"] is None
+    assert found["problems"] and found["problems"][0].startswith("MOODTUNE_MOODS_FILE=")
+
+
+def test_a_good_moods_file_is_used(tmp_path):
+    moods = tmp_path / "moods.json"
+    moods.write_text('{"sad": [0.15, 0.3], "lift_target": [0.85, 0.25]}')
+    found = settings_with({"MOODTUNE_MOODS_FILE": str(moods)})
+    assert found["problems"] == [] and found["values"]["MOODS_PATH"] == str(moods)
+
+
+def test_the_app_names_bad_settings_in_the_sidebar(seeded_db, open_page, monkeypatch):
+    problem = "MOODTUNE_APP_TRACKS='-1' must be at least 1 and at most 50; using the default (8)."
+    monkeypatch.setattr(config, "SETTINGS_PROBLEMS", [problem])
+    for page in ("pages/about.py", "pages/library.py"):
+        at = open_page(page)
+        assert not at.exception
+        assert any("settings were not valid" in w.value for w in at.sidebar.warning)
+        assert problem in [t.value for t in at.sidebar.text]

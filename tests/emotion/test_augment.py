@@ -1,0 +1,48 @@
+"""Training augmentation (TensorFlow, so in a subprocess): what the network sees is what it is served."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHECK = """
+import numpy as np, tensorflow as tf
+from emotion.augment import WebcamConditions, augment_batch, normalize_faces_tf, reframe
+from emotion.geometry import FramingTables, framing_tables, serving_geometry
+from emotion.preprocess import normalize_faces
+
+rng = np.random.default_rng(0)
+raw = rng.integers(0, 256, (32, 48, 48)).astype(np.uint8)
+raw[:6] = raw[:6] // 5 + 90            # low contrast: stretched
+raw[6] = 120                           # flat: left alone
+ours = normalize_faces_tf(tf.constant(raw[..., None].astype("float32"))).numpy()[..., 0]
+print("stretch_diff", float(np.abs(ours - normalize_faces(raw)).max()))
+
+# Identity framing (zoom 1, no shift, no roll) only mirrors: each output is the face or its mirror.
+one = np.ones(256, np.float32); zero = np.zeros(256, np.float32)
+faces = rng.integers(0, 256, (16, 48, 48, 1)).astype("float32")
+out = reframe(tf.constant(faces), FramingTables(one, zero, zero, zero)).numpy()
+same = [min(np.abs(o - f).max(), np.abs(o - f[:, ::-1]).max()) for o, f in zip(out, faces)]
+print("identity_diff", float(max(same)))
+
+batch = augment_batch(tf.constant(faces), framing_tables(serving_geometry()), WebcamConditions())
+b = batch.numpy()
+print("shape", b.shape, "range", float(b.min()), float(b.max()), "whole", float(np.abs(b - np.round(b)).max()))
+print("changed", float(np.mean(np.abs(b - faces) > 1)))
+"""
+
+
+def test_augmentation_matches_serving_contrast_and_keeps_faces_when_framing_is_identity() -> None:
+    done = subprocess.run([sys.executable, "-c", CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    values = dict(line.split(" ", 1) for line in done.stdout.strip().splitlines())
+    assert float(values["stretch_diff"]) <= 1.0  # float rounding at .5 may differ by one grey level
+    assert float(values["identity_diff"]) < 1e-3
+    assert values["shape"].startswith("(16, 48, 48, 1)")
+    low, high = (float(v) for v in values["shape"].split("range ")[1].split(" whole")[0].split())
+    assert low == 0.0 and high == 255.0  # stretched to the full range, like a served face
+    assert float(values["shape"].split("whole ")[1]) == 0.0  # whole grey levels, like uint8 serving
+    assert float(values["changed"]) > 0.5
