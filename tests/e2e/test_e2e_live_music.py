@@ -144,12 +144,16 @@ def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: P
 RELEASED = "browser tab closed"  # "... without STOP: released its video connection" or "... had already ended"
 
 
-def test_closed_tabs_release_their_video_connections_promptly(live_url: str, live_dir: Path, tmp_path: Path) -> None:
-    """Tabs closed while streaming (no STOP) are released within seconds, not after Streamlit's 120 s."""
+def test_closed_tabs_release_their_video_connections_promptly(app_url: str, tmp_path: Path) -> None:
+    """Tabs closed while streaming (no STOP) are released within seconds, not after Streamlit's 120 s.
+
+    A server of its own (``app_url``), so that no other test's closing tab is counted.
+    """
     ensure_ice_address()
     video = tmp_path / "happy.y4m"
     write_y4m(video, [(clear_face("happy"), 1)], fps=10)
-    log = live_dir / "streamlit.log"
+    log = tmp_path / "streamlit.log"
+    live_url = app_url
     before = log.read_text(errors="replace").count(RELEASED)
     tabs = 3
     with browser_page(tmp_path, webcam_flags(video)) as first:
