@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from emotion.labels import EMOJI, EMOTIONS
+from emotion.labels import EMOTIONS
 
 
 class TimelinePointLike(Protocol):
@@ -22,7 +22,7 @@ class TimelinePointLike(Protocol):
 
 
 def _label(emotion: str) -> str:
-    return f"{EMOJI[emotion]} {emotion}"
+    return emotion  # plain text: chart labels are SVG text, where emoji need a font the machine may lack
 
 
 def probability_chart(probs: np.ndarray | Sequence[float]) -> alt.Chart:

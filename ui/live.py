@@ -378,7 +378,7 @@ def show_status(status: LiveStatus) -> None:
            "several": st.warning}.get(status.kind, st.error)
     box(status.message)
     if status.points_to_snapshot:
-        st.page_link("pages/snapshot.py", label="Use a snapshot instead", icon="📸")
+        st.page_link("pages/snapshot.py", label="Use a snapshot instead", icon=":material/photo_camera:")
 
 
 # --- closed tabs ----------------------------------------------------------------------------------
