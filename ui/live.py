@@ -437,7 +437,7 @@ def _reap_once(is_connected: Callable[[str], bool], now: float) -> list[str]:
     for session_id, context in released:
         worker = getattr(context, "_get_worker", lambda: None)()  # streamlit-webrtc holds it weakly
         if worker is None:
-            log.warning("browser tab closed (session %s): its video connection had already ended", session_id[:8])
+            log.info("browser tab closed (session %s): no video connection left to release", session_id[:8])
             continue
         log.warning("browser tab closed without STOP: released its video connection (session %s)", session_id[:8])
         try:

@@ -141,7 +141,7 @@ def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: P
         page.get_by_text("set Camera to Allow", exact=False).wait_for(timeout=1_000)
 
 
-RELEASED = "browser tab closed"  # "... without STOP: released its video connection" or "... had already ended"
+RELEASED = "browser tab closed"  # "... without STOP: released its video connection" or "... no video connection left"
 
 
 def test_closed_tabs_release_their_video_connections_promptly(app_url: str, tmp_path: Path) -> None:
