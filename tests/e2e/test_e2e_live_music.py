@@ -162,7 +162,14 @@ def test_closed_tabs_release_their_video_connections_promptly(app_url: str, tmp_
             page.goto(live_url, wait_until="domcontentloaded")
             press(page, "START")
         for page in pages:
-            page.get_by_text("frames analysed per second", exact=False).wait_for(timeout=45_000)
+            page.bring_to_front()  # a background tab may be throttled
+            streaming = page.get_by_text("frames analysed per second", exact=False)
+            try:
+                streaming.wait_for(timeout=45_000)
+            except Exception:  # noqa: BLE001 - on a loaded machine a START can fail; this test is about closing
+                press(page, "STOP")
+                press(page, "START")
+                streaming.wait_for(timeout=45_000)
         for page in pages[1:]:
             page.close()
         closed = time.monotonic()
