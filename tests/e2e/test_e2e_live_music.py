@@ -29,7 +29,7 @@ def live_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def live_url(live_dir: Path) -> Iterator[str]:
     """One app server for this module's tests (each test has its own browser, hence its own session)."""
     pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package (pip install playwright)")
-    with serve_app(live_dir) as url:
+    with serve_app(live_dir, name="live_module") as url:
         yield url
 
 # Flicker spells of other moods, then a sustained change. Times in seconds of video from START.
