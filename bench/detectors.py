@@ -2,12 +2,12 @@
 
 Frames (640x480): the shared astronaut photo (1 face), the two shared photos without faces, a blank
 frame, and 40 frames of 1-2 upscaled FER2013 PublicTest faces at known places. One thread, after
-warm-up. Prints the table and writes ``bench/detectors.json``.
+warm-up. Prints the table; ``--write`` records it in ``bench/detectors.json``.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import config  # noqa: E402
-from bench._timing import per_item, single_thread, time_calls  # noqa: E402
+from bench._timing import add_output_options, per_item, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.detector import HaarDetector, YuNetDetector  # noqa: E402
 from emotion.synthetic import photo_frame, place_faces  # noqa: E402
 
@@ -70,7 +70,10 @@ def score(detector, frames) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_output_options(parser, "detectors")
+    args = parser.parse_args(argv)
     single_thread()
     frames = labelled_frames()
     results = {
@@ -79,13 +82,11 @@ def main() -> int:
         "note": "640x480 frames, detection on a 320-pixel-wide copy, one OpenCV thread; speed over the photo, "
                 "no-face and blank frames",
     }
-    out = config.BENCH_DIR / "detectors.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
     for name, r in results.items():
         if isinstance(r, dict):
             print(f"{name:36s} recall {r['recall']:.3f} of {r['faces']} faces, {r['false_positives']} false "
                   f"positives in {r['frames']} frames, {r['median_ms_per_frame']:.2f} ms/frame (median)")
-    print(f"wrote {out}")
+    write_figures(args, "detectors", results)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Speed of the emotion pipeline versus the seed prototype's per-frame path: ``python bench/pipeline.py``.
 
 Everything runs on one thread, after warm-up, on 640x480 frames composed from the shared test faces.
-Prints the figures and writes ``bench/results.json``.
+Prints the figures; ``--write`` records them in ``bench/results.json``.
 
 The seed path is a faithful re-implementation of the Flask prototype's ``camera.py``: resize to 600x500,
 Haar ``detectMultiScale(1.3, 5)``, its Keras CNN (Conv 32-64-128-128, Dense 1024; random weights, since
@@ -10,7 +10,7 @@ only speed is measured) called with ``model.predict`` per face, and its per-fram
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import platform
 import sys
@@ -23,7 +23,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import config  # noqa: E402
-from bench._timing import per_item, single_thread, time_calls  # noqa: E402
+from bench._timing import add_output_options, per_item, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
 from emotion.pipeline import FramePipeline, draw_readings  # noqa: E402
 from emotion.synthetic import photo_frame, place_faces  # noqa: E402
@@ -83,7 +83,10 @@ def seed_frame_path(frame: np.ndarray, cascade: cv2.CascadeClassifier, model, cs
     return index
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_output_options(parser, "results")
+    args = parser.parse_args(argv)
     single_thread()
     frames = test_frames()
     pipeline = FramePipeline()
@@ -130,8 +133,6 @@ def main() -> int:
         "seed_path_per_frame": seed_stats,
         "speedup_vs_seed_median": round(seed_stats["median_ms"] / per_frame["median_ms"], 1),
     }
-    out = config.BENCH_DIR / "results.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"faces found per frame: {faces_per_frame}")
     print(f"full pipeline (detect + classify + draw): median {per_frame['median_ms']:.2f} ms, "
           f"p95 {per_frame['p95_ms']:.2f} ms per 640x480 frame")
@@ -141,7 +142,7 @@ def main() -> int:
     print(f"seed path (Haar 1.3/5 on 600x500, model.predict per face, CSV per frame): median "
           f"{seed_stats['median_ms']:.1f} ms, p95 {seed_stats['p95_ms']:.1f} ms per frame")
     print(f"speed-up over the seed path: {results['speedup_vs_seed_median']}x (same run)")
-    print(f"wrote {out}")
+    write_figures(args, "results", results)
     return 0
 
 

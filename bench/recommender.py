@@ -6,13 +6,12 @@
 Builds a fresh database from the bundled catalogue in a temporary folder (so the figure does not depend
 on what a local ``data/moodtune.db`` holds), warms the in-memory index once, then times ``recommend``
 calls cycling through every emotion and both modes, each with a growing "already shown" exclusion set
-like a session's. Prints and writes ``bench/recommender.json`` (median / p95 / max in ms).
+like a session's. Prints median / p95 / max in ms; ``--write`` records them in ``bench/recommender.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import config  # noqa: E402  (needs the project root on sys.path first)
+from bench._timing import add_output_options, write_figures  # noqa: E402
 from emotion.labels import EMOTIONS  # noqa: E402
 from recommender.catalog import count_tracks  # noqa: E402
 from recommender.db import open_engine  # noqa: E402
@@ -68,18 +67,18 @@ def run(queries: int, n: int) -> dict[str, object]:
 
 
 def main() -> int:
-    """Run the benchmark, print the figures, write bench/recommender.json; exit 1 if over budget."""
+    """Run the benchmark and print the figures (``--write`` records them); exit 1 if over budget."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--n", type=int, default=10, help="tracks per recommendation")
-    parser.add_argument("--out", type=Path, default=config.BENCH_DIR / "recommender.json")
+    add_output_options(parser, "recommender")
     args = parser.parse_args()
     figures = run(args.queries, args.n)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(f"recommend() over {figures['catalogue_tracks']} tracks, {figures['queries']} queries "
           f"(n={figures['tracks_per_list']}, match+lift, all emotions): median {figures['median_ms']} ms, "
           f"p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms (budget {BUDGET_MS} ms); "
-          f"index build {figures['index_build_ms']} ms -> {args.out}")
+          f"index build {figures['index_build_ms']} ms")
+    write_figures(args, "recommender", figures)
     return 0 if float(figures["p95_ms"]) <= BUDGET_MS else 1  # type: ignore[arg-type]
 
 

@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=config.CROP_GEOMETRY_PATH)
     args = p.parse_args(argv)
+    config.exit_on_settings_problems("emotion.calibrate")
     geometry = calibrate(args.data, args.count, args.upscale, args.seed)
     args.out.write_text(geometry.to_json())
     print(geometry.to_json())

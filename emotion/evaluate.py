@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", type=Path, default=config.MODELS_DIR)
     p.add_argument("--round-trip-faces", type=int, default=None, help="PublicTest faces for the round trip (all)")
     args = p.parse_args(argv)
+    config.exit_on_settings_problems("emotion.evaluate")
     result = evaluate(args.model, args.data, args.out_dir, args.round_trip_faces)
     for split in ("private", "public"):
         r = result[split]

@@ -263,6 +263,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    config.exit_on_settings_problems("emotion.train")
     args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     args.models_dir.mkdir(parents=True, exist_ok=True)
     state = _read_state(args.checkpoint_dir / STATE_NAME) if args.resume else None

@@ -51,8 +51,8 @@ Progress = Callable[[float, str], None]
 # per-playlist outcomes
 SYNCED, UNCHANGED, REFUSED, DEFERRED, FAILED = "synced", "unchanged", "refused", "deferred", "failed"
 # run outcomes
-SUCCESS, PARTIAL, RUN_FAILED, NO_CREDENTIALS, RUNNING, INTERRUPTED, ABANDONED = (
-    "success", "partial", "failed", "no_credentials", "running", "interrupted", "abandoned",
+SUCCESS, PARTIAL, RUN_FAILED, NO_CREDENTIALS, RUNNING, INTERRUPTED, ABANDONED, CANCELLED = (
+    "success", "partial", "failed", "no_credentials", "running", "interrupted", "abandoned", "cancelled",
 )
 # a run still "running" after this long was left by a process that died (runs end well before: see
 # config.SYNC_DEADLINE_S), matching the sync lease's length
@@ -388,6 +388,8 @@ def sync_all(
                     # Spotify is down or not answering: asking for every other playlist would only wait
                     stop_reason = "deferred: Spotify was not answering, so this playlist waits for the next sync"
         status = RUN_FAILED if abort else _run_status(results)
+        if status != SUCCESS and limits.cancel.is_set():
+            status = CANCELLED
     finally:
         tracks = sum(r.tracks for r in results)
         report = SyncReport(

@@ -84,7 +84,7 @@ def show_settings_problems() -> None:
             log.warning("setting ignored: %s", problem)
     with st.sidebar:
         # st.text: the values come from the environment and must not be read as Markdown
-        st.warning("Some settings were not valid, so their defaults are used. Fix them and restart:", icon="⚙️")
+        st.warning("Some settings were not valid, so their defaults are used. Fix them and restart:", icon=":material/settings:")
         for problem in config.SETTINGS_PROBLEMS:
             st.text(problem)
 

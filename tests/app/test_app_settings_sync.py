@@ -13,7 +13,6 @@ from app_helpers import page_text
 from streamlit.testing.v1 import AppTest
 
 import config
-from emotion.labels import EMOTIONS
 from ui.settings import ice_servers
 
 TURN = {"urls": ["turn:turn.example.com:3478"], "username": "u", "credential": "c"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from datetime import timedelta
@@ -10,7 +11,8 @@ from fake_spotify_api import new_tracks
 from sqlalchemy import text
 
 from recommender import schema
-from recommender.db import open_engine
+from recommender.db import get_engine, open_engine
+from recommender.playlists import add_playlist, list_playlists, remove_playlist
 from recommender.scheduler import acquire_lease, due_reason, release_lease, run_if_due, start_scheduler
 from recommender.sync import last_sync_runs, sync_all
 
@@ -117,3 +119,33 @@ def test_background_thread_starts_once_and_syncs(engine, fake_spotify, own_playl
     finally:
         handle.stop()
     assert not handle.alive
+
+
+def test_scheduler_given_a_url_opens_the_database_in_its_thread(tmp_path, template_db, fake_spotify):
+    missing = f"sqlite:///{tmp_path / 'not-a-folder'}"
+    (tmp_path / "not-a-folder").write_text("x")  # the URL's "file" is unusable: the thread keeps trying
+    started = time.monotonic()
+    broken = start_scheduler(f"{missing}/moodtune.db", lambda: None, 7, check_every_s=0.05, first_check_after_s=0.0)
+    assert time.monotonic() - started < 0.5  # the caller never waits for the database
+    time.sleep(0.3)
+    assert broken.alive  # survives "database unavailable" and tries again
+    broken.stop()
+
+    path = tmp_path / "by-url.db"
+    shutil.copyfile(template_db, path)
+    url = f"sqlite:///{path}"
+    engine = get_engine(url)
+    for playlist in list_playlists(engine):
+        remove_playlist(engine, playlist.id)
+    add_playlist(engine, "happy", "TestPlaylist0000000001")
+    fake_spotify.add_playlist("TestPlaylist0000000001", "P", new_tracks(0, 3))
+    credentials = fake_spotify.credentials()
+    handle = start_scheduler(url, lambda: credentials, 7, check_every_s=0.05, first_check_after_s=0.0)
+    try:
+        deadline = time.monotonic() + 15
+        while not last_sync_runs(engine) or last_sync_runs(engine)[0].finished_at is None:
+            assert time.monotonic() < deadline, "the scheduler did not sync"
+            time.sleep(0.05)
+        assert last_sync_runs(engine)[0].status == "success"
+    finally:
+        handle.stop()
