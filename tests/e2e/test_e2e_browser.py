@@ -5,7 +5,7 @@ the happy test face, START pressed inside the WebRTC component, and within 60 s 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``) and the ``playwright`` Python package (never
 ``playwright install``: the browser is Debian's). Skipped, saying why, when either is missing.
 Screenshots go to ``tests/artifacts/``; with ``MOODTUNE_UPDATE_SCREENSHOT=1`` the desktop one is also
-written to ``docs/screenshot.png`` for the README.
+written to ``docs/screenshot.png`` and the phone one to ``docs/screenshot_phone.png`` for the README.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def test_live_webcam_shows_the_emotion_and_its_playlist(app_url: str, tmp_path: 
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         time.sleep(1)
         page.screenshot(path=str(ARTIFACTS / "e2e_live_phone.png"), full_page=True)
+        if os.environ.get("MOODTUNE_UPDATE_SCREENSHOT") == "1":
+            page.screenshot(path=str(ROOT / "docs" / "screenshot_phone.png"), full_page=False)
 
 
 def test_deep_link_on_a_fresh_server_runs_inside_the_app(app_url: str, tmp_path: Path) -> None:
