@@ -36,6 +36,8 @@ with st.container(key="card-privacy"):
   or when the server restarts. Nothing is saved in a database or a file.
 - **A snapshot photo** stays in the server's memory while it is on the Snapshot screen (with its reading),
   and goes when you remove it, choose another, or your session ends.
+- **The server's log** records technical events only (a video stream started or ended, frames dropped,
+  errors): never an image, a reading or an emotion.
 - **Nothing identifies you:** there are no accounts and no face recognition — only the expression is read. The music database holds the song catalogue and playlists, nothing about visitors.
 - **Spotify's players** are loaded from open.spotify.com by your browser, under Spotify's own privacy terms.
 """

@@ -10,7 +10,7 @@ from ui.charts import probability_chart
 from ui.music import mode_switch, recommendation_for, render_recommendation
 from ui.resources import load_pipeline
 from ui.shell import ensure_app_shell
-from ui.snapshot import SOURCES, forget_analysis, session_analysis
+from ui.snapshot import SOURCES, browser_refusal_style, forget_analysis, session_analysis
 from ui.style import emotion_headline_html
 
 ensure_app_shell()
@@ -38,6 +38,7 @@ with input_col, st.container(key="card-input"):
             # every file reaches the app, which explains a refusal (the browser's own would hide it in a chip)
             max_upload_size=int(st.get_option("server.maxUploadSize")),
         )
+        st.html(browser_refusal_style(config.UPLOAD_MAX_MB))
 
 with result_col:
     if photo is None:

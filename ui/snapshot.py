@@ -69,13 +69,31 @@ def session_analysis(pipeline: FramePipeline, data: bytes, max_mb: float) -> Sna
     cached = st.session_state.get(_RESULT_KEY)
     if cached is None or cached[0] != digest:
         try:
-            outcome: SnapshotResult | ValueError = analyse_photo(pipeline, data, max_mb)
+            outcome: SnapshotResult | str = analyse_photo(pipeline, data, max_mb)
         except ValueError as error:
-            outcome = error
+            outcome = str(error)  # the sentence only: a kept exception would keep the photo alive via its traceback
         st.session_state[_RESULT_KEY] = cached = (digest, outcome)
-    if isinstance(cached[1], ValueError):
-        raise cached[1]
+    if isinstance(cached[1], str):
+        raise ValueError(cached[1])
     return cached[1]
+
+
+def browser_refusal_style(max_mb: float) -> str:
+    """CSS that shows, in words, a file the browser itself refused (over Streamlit's upload ceiling).
+
+    Such a file never reaches the app: the uploader marks its chip invalid and hides the reason in a hover
+    tooltip. This writes the reason under the chip, and hides an old refused chip once another file follows.
+    """
+    chips = '.st-key-snapshot_upload [data-testid="stFileChips"]'
+    return (
+        "<style>"
+        f'{chips} [data-testid="stFileChip"][aria-invalid="true"] {{ flex-wrap: wrap; }}'
+        f'{chips} [data-testid="stFileChip"][aria-invalid="true"] [role="alert"] {{ display: none; }}'
+        f'{chips} [data-testid="stFileChip"][aria-invalid="true"]::after {{ flex-basis: 100%; '
+        f'content: "This file is too large: the limit is {max_mb:g} MB."; color: #b3261e; font-size: 0.9rem; }}'
+        f"{chips} > div > div:has([aria-invalid=\"true\"]):not(:last-child) {{ display: none; }}"
+        "</style>"
+    )
 
 
 def forget_analysis() -> None:

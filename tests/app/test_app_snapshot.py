@@ -69,7 +69,7 @@ def test_switching_to_lift_changes_the_tracks_not_the_playlist(
     after = iframe_srcs(at)
     assert [s for s in after if PLAYLIST_EMBED in s] == [s for s in before if PLAYLIST_EMBED in s]
     assert after != before
-    assert "lifting you up" in page_text(at)
+    assert "Lift mode:" in page_text(at)
 
 
 def test_corrupt_upload_is_explained(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:

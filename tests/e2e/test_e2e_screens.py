@@ -9,34 +9,21 @@ is also written to ``docs/screenshot.png`` (desktop) and ``docs/screenshot_phone
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
+from browser import ARTIFACTS, ROOT, browser_page, ensure_ice_address, face_canvas, press, webcam_flags, write_y4m
 
 import config
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = config.ROOT
-ARTIFACTS = ROOT / "tests" / "artifacts"
 FACE = config.TEST_FACES_DIR / "happy_astronaut.png"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 RAW_PAGE_NAMES = {"app", "live", "snapshot", "library", "model", "about"}  # pages/*.py as Streamlit lists them
-BROWSER_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium"),
-]
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="needs the playwright Python package (pip install playwright)"
 )
@@ -51,80 +38,14 @@ if (original) {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _face_video(path: Path, frames: int = 30) -> Path:
-    """A 640x480 Y4M of the happy test face on grey, which Chromium plays as its fake webcam."""
-    canvas = np.full((480, 640, 3), 150, np.uint8)
-    canvas[20:460, 100:540] = cv2.resize(cv2.imread(str(FACE)), (440, 440), interpolation=cv2.INTER_AREA)
-    frame = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV_I420).tobytes()
-    with path.open("wb") as handle:
-        handle.write(b"YUV4MPEG2 W640 H480 F15:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            handle.write(b"FRAME\n" + frame)
-    return path
-
-
 @pytest.fixture
-def screens_app(tmp_path: Path) -> Iterator[str]:
-    """A freshly started ``streamlit run app.py`` (its first visit still to come) on a free port."""
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SPOTIPY_", "MOODTUNE_SPOTIFY"))},
-        "MOODTUNE_DB_URL": f"sqlite:///{tmp_path / 'moodtune.db'}",
-        "MOODTUNE_ICE_SERVERS": "[]",
-        "MOODTUNE_SCHEDULER": "0",
-    }
-    log_path = tmp_path / "streamlit.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("streamlit did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log_path, ARTIFACTS / "e2e_screens_streamlit.log")
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    """Chromium with a fake webcam (the happy face) that needs no permission prompt."""
-    video = _face_video(tmp_path / "face.y4m")
-    flags = [*BROWSER_FLAGS, "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}",
-             "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection"]
+def page(tmp_path: Path) -> Iterator[object]:
+    """Chromium whose fake webcam shows the happy test face, at desktop size."""
+    video = tmp_path / "face.y4m"
+    write_y4m(video, [(face_canvas(cv2.imread(str(FACE)), 640, 480, 440), 2.0)])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=False, args=flags, viewport=DESKTOP)
-        try:
-            yield context
-        finally:
-            context.close()
+    with browser_page(tmp_path, webcam_flags(video), **DESKTOP) as opened:
+        yield opened
 
 
 def _open(page: object, url: str) -> None:
@@ -141,9 +62,8 @@ def _upload(page: object, path: Path) -> None:
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
 
 
-def test_addresses_work_in_any_case_and_the_file_list_never_flashes(screens_app: str, browser: object) -> None:
-    page = browser.pages[0] if browser.pages else browser.new_page()
-    page.goto(f"{screens_app}/Model", wait_until="commit")  # the server's very first visit
+def test_addresses_work_in_any_case_and_the_file_list_never_flashes(app_url: str, page: object) -> None:
+    page.goto(f"{app_url}/Model", wait_until="commit")  # the server's very first visit
     seen: set[str] = set()
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -159,18 +79,17 @@ def test_addresses_work_in_any_case_and_the_file_list_never_flashes(screens_app:
     assert page.url.endswith("/model")
     for address, heading in (("live", "Live"), ("LIVE", "Live"), ("Library", "Library"), ("snapshot", "Snapshot"),
                              ("about", "About")):
-        _open(page, f"{screens_app}/{address}")
+        _open(page, f"{app_url}/{address}")
         page.locator("h1", has_text=heading).wait_for(timeout=30_000)
         assert page.get_by_text("Page not found").count() == 0, address
 
 
 def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
-    screens_app: str, browser: object, tmp_path: Path
+    app_url: str, page: object, tmp_path: Path
 ) -> None:
-    page = browser.pages[0] if browser.pages else browser.new_page()
     page.add_init_script(COUNT_CAMERA_REQUESTS)
     try:
-        _open(page, f"{screens_app}/snapshot")
+        _open(page, f"{app_url}/snapshot")
         time.sleep(2)
         assert page.evaluate("window.__cameraRequests") == 0, "the camera started when the screen opened"
 
@@ -192,8 +111,18 @@ def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
         big.write_bytes(b"\xff\xd8\xff" + bytes(int(9.2 * 1024 * 1024) - 3))
         _upload(page, big)
         page.get_by_text("This photo is 9.2 MB; the limit is 8 MB.").wait_for(timeout=30_000)
-        assert page.locator('[data-testid="stFileUploaderFile"]').count() <= 1, "refused files pile up"
+        assert page.locator('[data-testid="stFileChip"]:visible').count() == 1, "refused files pile up"
+
+        huge = tmp_path / "huge.jpg"  # over Streamlit's own ceiling: the browser refuses it, the app never sees it
+        huge.write_bytes(b"\xff\xd8\xff" + bytes(12 * 1024 * 1024))
+        _upload(page, huge)
+        refused = page.locator('[data-testid="stFileChip"][aria-invalid="true"]')
+        refused.wait_for(timeout=30_000)
+        assert "the limit is 8 MB" in refused.evaluate("el => getComputedStyle(el, '::after').content")
         page.screenshot(path=str(ARTIFACTS / "screens_snapshot_refused.png"))
+        _upload(page, FACE)
+        page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stFileChip"]:visible').count() == 1, "refused files pile up"
 
         assert page.evaluate("window.__cameraRequests") == 0
         page.locator('[data-testid="stButtonGroup"] button', has_text="Camera").click()
@@ -212,15 +141,14 @@ def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_model_about_and_snapshot_read_well(screens_app: str, browser: object, size: dict[str, int]) -> None:
-    page = browser.pages[0] if browser.pages else browser.new_page()
+def test_model_about_and_snapshot_read_well(app_url: str, page: object, size: dict[str, int]) -> None:
     page.set_viewport_size(size)
     tag = "desktop" if size is DESKTOP else "phone"
     try:
-        for screen in ("snapshot", "model", "about"):
-            _open(page, f"{screens_app}/{screen}")
+        for screen in ("", "snapshot", "model", "about"):  # "" is Live, the default screen
+            _open(page, f"{app_url}/{screen}")
             time.sleep(3)  # charts and fonts
-            logo = page.locator('[data-testid="stLogoLink"]:visible').first
+            logo = page.locator('img[data-testid$="Logo"]:visible').first.locator("xpath=..")
             box = logo.bounding_box()
             assert box is not None and box["y"] < 80, "the app's logo is not in view"
             name = logo.evaluate("el => getComputedStyle(el, '::after').content")
@@ -232,10 +160,10 @@ def test_model_about_and_snapshot_read_well(screens_app: str, browser: object, s
             for link in links:
                 colour = link.evaluate("el => getComputedStyle(el).color")
                 assert colour != "rgb(0, 0, 238)", "a link in the browser's default blue"
-            page.screenshot(path=str(ARTIFACTS / f"screens_{screen}_{tag}.png"))
+            page.screenshot(path=str(ARTIFACTS / f"screens_{screen or 'live'}_{tag}.png"))
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "server's memory" in text and "FER2013" in text  # About
-        _open(page, f"{screens_app}/model")
+        _open(page, f"{app_url}/model")
         page.get_by_text("Reading one face (with its mirror image, as the app does)").wait_for(timeout=30_000)
         assert "pipeline_per_frame" not in page.content()
     except Exception:
@@ -243,29 +171,15 @@ def test_model_about_and_snapshot_read_well(screens_app: str, browser: object, s
         raise
 
 
-def _ensure_ice_address() -> None:
-    """WebRTC needs an address besides 127.0.0.1 (aioice skips it): add 127.0.0.2 to ``lo`` if it is alone."""
-    import ifaddr
-
-    addresses = [ip.ip for adapter in ifaddr.get_adapters() for ip in adapter.ips if isinstance(ip.ip, str)]
-    if any(address != "127.0.0.1" for address in addresses):
-        return
-    added = subprocess.run(["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"], capture_output=True, check=False)
-    if added.returncode != 0:
-        pytest.skip("only 127.0.0.1 is available for WebRTC and 127.0.0.2 could not be added")
-
-
-def test_live_buttons_use_the_app_font_and_the_reading_shows(screens_app: str, browser: object) -> None:
-    _ensure_ice_address()
-    page = browser.pages[0] if browser.pages else browser.new_page()
+def test_live_buttons_use_the_app_font_and_the_reading_shows(app_url: str, page: object) -> None:
+    ensure_ice_address()
     try:
-        _open(page, screens_app)
-        frame = page.frame_locator('iframe[title*="webrtc_streamer"]')
-        start = frame.get_by_role("button", name="START", exact=False)
+        _open(page, app_url)
+        start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
         start.wait_for(timeout=90_000)
         styles = start.evaluate("el => [getComputedStyle(el).textTransform, getComputedStyle(el).fontFamily]")
         assert styles[0] == "none" and "Source Sans" in styles[1], styles
-        start.click()
+        press(page, "START")
         page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=60_000)
         page.locator('iframe[src*="/embed/playlist/"]').first.wait_for(state="attached", timeout=30_000)
         time.sleep(3)  # let the annotated video paint
@@ -276,6 +190,9 @@ def test_live_buttons_use_the_app_font_and_the_reading_shows(screens_app: str, b
         time.sleep(3)
         page.screenshot(path=str(ARTIFACTS / "screens_live_phone.png"))
         if os.environ.get("MOODTUNE_UPDATE_SCREENSHOT") == "1":
+            # two screens' worth of the phone page in one picture: the reading and, below it, the music
+            page.set_viewport_size({"width": PHONE["width"], "height": 2 * PHONE["height"]})
+            time.sleep(3)
             page.screenshot(path=str(ROOT / "docs" / "screenshot_phone.png"))
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "screens_failure_live.png"), full_page=True)

@@ -50,16 +50,22 @@ def grey_png_bomb(side: int, rows_per_block: int = 1000) -> bytes:
 
 def run_isolated(code: str, timeout_s: float = 120) -> dict:
     """Run ``code`` in a fresh Python (address space capped at 4 GiB, so a regression fails instead of
-    eating the machine); it prints one JSON line, returned here with the peak RSS in MB added."""
+    eating the machine); it prints one JSON line, returned here with the peak RSS in MB added.
+
+    The peak is the process's own VmHWM: ``ru_maxrss`` would carry over this (larger) pytest process's
+    peak through fork and exec, and hide the child's."""
     script = (
         "import json, resource, sys\n"
+        "def peak_mb():\n"
+        "    status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
+        "    return int(status.split()[0]) / 1024\n"
         "resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
         f"sys.path.insert(0, {str(config.ROOT)!r})\n"
         "import cv2, numpy\n"
         "from emotion.images import decode_image, ImageRefused\n"
-        "base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "base_mb = peak_mb()\n"
         f"{code}\n"
-        "result['peak_above_imports_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base_mb\n"
+        "result['peak_above_imports_mb'] = peak_mb() - base_mb\n"
         "print(json.dumps(result))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout_s)
