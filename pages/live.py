@@ -81,7 +81,7 @@ def live_panel() -> None:
     if music.changed:
         play_music(music.playing)
     if music.pending is not None:
-        st.info(pending_change_text(music), icon="🎶")
+        st.info(pending_change_text(music), icon=":material/music_note:")
         switch, keep = st.columns(2)
         if switch.button("Switch now", key="music_switch", width="stretch"):
             play_music(pacer.switch_now().playing)
@@ -106,10 +106,10 @@ playing = pacer.state.playing
 with st.container(key="card-music"):
     mode = mode_switch("live_mode")
     if playing is None:
-        st.markdown("🎧 Music appears here once your expression has been steady for a moment.")
+        st.markdown(":material/headphones: Music appears here once your expression has been steady for a moment.")
     else:
         rec = recommendation_for("live", playing, mode)
         if rec is not None:
-            st.caption("The mood's playlist plays in the side panel (☰ on a phone) and keeps playing while you "
+            st.caption("The mood's playlist plays in the side panel (the » button at the top left on a phone) and keeps playing while you "
                        "visit other screens.")
             render_recommendation(rec, show_playlists=False)

@@ -4,6 +4,7 @@ Modules (the app imports from these directly; nothing here imports Streamlit):
 
 * ``db`` – ``get_engine()``: the SQLite/SQLAlchemy database, upgraded and seeded on first use.
 * ``selection`` – ``recommend()``: playlists + tracks for an emotion, "match" or "lift" mode.
+* ``pacing`` – ``MusicPacer``: the music follows a new mood only when it has held (dwell, switch now, pin).
 * ``moods`` – where each emotion sits in valence/energy space (the one mapping; configurable).
 * ``playlists`` – emotion playlists: list/add/remove, ``parse_playlist_id()``.
 * ``catalog`` – the bundled catalogue; ``search_tracks()`` / ``count_tracks()`` for browsing.

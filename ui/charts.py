@@ -10,7 +10,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from emotion.labels import EMOJI, EMOTIONS
+from emotion.labels import EMOTIONS
 
 
 class TimelinePointLike(Protocol):
@@ -22,7 +22,7 @@ class TimelinePointLike(Protocol):
 
 
 def _label(emotion: str) -> str:
-    return f"{EMOJI[emotion]} {emotion}"
+    return emotion  # plain text: chart labels are SVG text, where emoji need a font the machine may lack
 
 
 def probability_chart(probs: np.ndarray | Sequence[float]) -> alt.Chart:
@@ -56,7 +56,7 @@ def timeline_chart(timeline: Sequence[TimelinePointLike], now: datetime) -> alt.
     start = min([now - TIMELINE_MIN_SPAN, *(point.at for point in timeline)])
     return (
         alt.Chart(frame, height=170)
-        .mark_line(interpolate="step-after", point=True, color="#7c83fd", strokeWidth=2)
+        .mark_line(interpolate="step-after", point=alt.OverlayMarkDef(color="#7c83fd"), color="#7c83fd", strokeWidth=2)
         .encode(
             x=alt.X("time:T", title=None, scale=alt.Scale(domain=[start.isoformat(), now.isoformat()]),
                     axis=alt.Axis(format="%H:%M:%S", tickCount=4, labelOverlap=True)),

@@ -14,7 +14,6 @@ video connection is released by ``release_closed_tabs`` within seconds instead o
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import weakref
@@ -27,6 +26,7 @@ import av
 import cv2
 import numpy as np
 import streamlit as st
+from streamlit.logger import get_logger
 
 from emotion.labels import EMOTIONS
 from emotion.pipeline import FaceReading, FramePipeline, draw_readings
@@ -34,7 +34,8 @@ from emotion.smoothing import EmotionSmoother
 from recommender.pacing import MusicPacer, MusicState
 from ui.snapshot import check_readings
 
-log = logging.getLogger(__name__)
+# Streamlit's logger setup: these lines reach the server log at its default level (info), with timestamps
+log = get_logger(__name__)
 
 FrameCallback = Callable[[av.VideoFrame], av.VideoFrame]
 STALL_AFTER_S = 5.0  # no frame for this long while playing: the stream stalled
@@ -234,6 +235,8 @@ class LiveSession:
                     r = self._reading
                     log.info("live stream ended after %.0f s: %d frames received, %d analysed",
                              now - c.since, r.frames, r.analysed)
+                if playing and not c.playing:
+                    log.info("live stream started")
                 self._connection = _Connection(playing, signalling, now)
                 if playing != c.playing:
                     self._reading = replace(self._reading, last_frame_at=None, error=None, faces=0, frames=0,
@@ -375,7 +378,7 @@ def show_status(status: LiveStatus) -> None:
            "several": st.warning}.get(status.kind, st.error)
     box(status.message)
     if status.points_to_snapshot:
-        st.page_link("pages/snapshot.py", label="Use a snapshot instead", icon="📸")
+        st.page_link("pages/snapshot.py", label="Use a snapshot instead", icon=":material/photo_camera:")
 
 
 # --- closed tabs ----------------------------------------------------------------------------------
@@ -432,12 +435,13 @@ def _reap_once(is_connected: Callable[[str], bool], now: float) -> list[str]:
                 del _streams[session_id]
                 released.append((session_id, context))
     for session_id, context in released:
-        worker = getattr(context, "_get_worker", lambda: None)()
-        if worker is not None:
-            log.warning("browser tab closed without STOP: released its video connection (session %s)",
-                        session_id[:8])
-            try:
-                worker.stop()
-            except Exception:  # noqa: BLE001 - a half-closed connection must not kill the reaper
-                log.exception("stopping a closed tab's video connection failed")
+        worker = getattr(context, "_get_worker", lambda: None)()  # streamlit-webrtc holds it weakly
+        if worker is None:
+            log.info("browser tab closed (session %s): no video connection left to release", session_id[:8])
+            continue
+        log.warning("browser tab closed without STOP: released its video connection (session %s)", session_id[:8])
+        try:
+            worker.stop()
+        except Exception:  # noqa: BLE001 - a half-closed connection must not kill the reaper
+            log.exception("stopping a closed tab's video connection failed")
     return [session_id for session_id, _ in released]

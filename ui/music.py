@@ -14,16 +14,16 @@ import streamlit as st
 from sqlalchemy import Engine
 
 import config
-from emotion.labels import EMOJI
 from recommender.db import get_engine
 from recommender.errors import DatabaseUnavailable
 from recommender.models import Playlist, Recommendation, SeedSong, Track
 from recommender.moods import MODES
 from recommender.selection import recommend
-from ui.style import link_html
+from ui.style import emotion_icon, link_html
 
 
-MODE_LABELS: dict[str, str] = {"match": "🎯 Match my mood", "lift": "🌤️ Lift my mood"}
+MODE_LABELS: dict[str, str] = {"match": ":material/my_location: Match my mood",
+                                "lift": ":material/wb_sunny: Lift my mood"}
 MODE_HELP = (
     "Match plays music that fits how you feel; lift starts there and moves step by step toward "
     "calm, positive music (the iso principle of music therapy)."
@@ -40,7 +40,7 @@ def database() -> Engine | None:
     try:
         return get_engine()
     except DatabaseUnavailable as error:
-        st.error(f"The music database is unavailable: {error}", icon="🗄️")
+        st.error(f"The music database is unavailable: {error}", icon=":material/database:")
         return None
 
 
@@ -80,7 +80,7 @@ def recommendation_for(slot: str, emotion: str, mode: str) -> Recommendation | N
     try:
         rec = recommend(engine, emotion, mode=mode, n=config.APP_TRACKS, exclude=shown - this_mood)
     except DatabaseUnavailable as error:
-        st.error(f"The music database is unavailable: {error}", icon="🗄️")
+        st.error(f"The music database is unavailable: {error}", icon=":material/database:")
         return None
     shown.update(track.id for track in rec.tracks)
     st.session_state[state_key] = {**kept, mode: rec}
@@ -117,18 +117,18 @@ def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> N
     """The emotion's playlist player(s) (unless the persistent player shows them), the track players with
     links, and the prototype's songs. Lift tracks are numbered in one column, so their order holds on phones.
     """
-    title = f"{EMOJI.get(rec.emotion, '')} Music for **{rec.emotion}**"
-    st.markdown(title)
+    title = f":material/{emotion_icon(rec.emotion)}: Music for **{rec.emotion}**"
+    st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
     if show_playlists:
         playlists = _embeddable(rec.playlists)[:MAX_PLAYLISTS_SHOWN]
         for playlist in playlists:
             st.iframe(playlist.embed_url, height=PLAYLIST_HEIGHT, alt=f"Spotify playlist: {playlist.name}")
             st.html(f'<div class="mt-track">{link_html("Open playlist in Spotify", playlist.open_url)}</div>')
         if not playlists:
-            st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.", icon="📚")
+            st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.", icon=":material/library_music:")
     tracks = _embeddable(rec.tracks)
     if not tracks:
-        st.info("The track catalogue is empty: sync playlists on the Library screen to fill it.", icon="🎵")
+        st.info("The track catalogue is empty: sync playlists on the Library screen to fill it.", icon=":material/music_note:")
     if rec.mode == "lift":
         st.markdown(LIFT_SENTENCE)
         for number, track in enumerate(tracks, start=1):
@@ -160,6 +160,6 @@ def now_playing() -> None:
     if not current:
         return
     emotion, playlist = current
-    st.markdown(f"**Now playing** · {EMOJI.get(emotion, '')} music for {emotion}")
+    st.markdown(f"**Now playing** · :material/{emotion_icon(emotion)}: music for {emotion}")
     st.iframe(playlist.embed_url, height=NOW_PLAYING_HEIGHT, alt=f"Spotify playlist: {playlist.name}")
     st.html(f'<div class="mt-track">{link_html("Open playlist in Spotify", playlist.open_url)}</div>')

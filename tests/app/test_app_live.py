@@ -231,88 +231,73 @@ def test_several_faces_say_the_largest_drives(seeded_db: str, stub_pipeline: Non
     assert "2 faces in view: the largest one (green box) drives the music" in page_text(at)
 
 
-def test_music_follows_a_mood_only_after_the_dwell(
-    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
+class StreamingLive:
+    """The Live page under AppTest with a "playing" stream fed by the test, and a fake clock for the pacer."""
 
-    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+    def __init__(self, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+        from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
 
-    clock = [1000.0]
-    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
-    monkeypatch.setattr("recommender.pacing.time.monotonic", lambda: clock[0])
-    at = open_page("pages/live.py")
+        self.clock = 1000.0
+        # under AppTest no browser connects: pretend the stream is playing
+        monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda _: WebRtcStreamerState(True, False)))
+        monkeypatch.setattr("recommender.pacing.time.monotonic", lambda: self.clock)  # also the page's clock
+        self.at = open_page("pages/live.py")
+        self.session: LiveSession = self.at.session_state["live_session"]
+
+    def show(self, emotion: str) -> AppTest:
+        """Three seconds of a face showing ``emotion``, ending now; then the page runs."""
+        _clocks[id(self.session)] = max(self.clock, _clocks.get(id(self.session), 0.0))
+        feed(self.session, FixedPipeline(emotion), seconds=3.0)
+        self.at.run()
+        assert not self.at.exception
+        return self.at
+
+
+@pytest.fixture
+def streaming(seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest],
+              monkeypatch: pytest.MonkeyPatch) -> StreamingLive:
+    return StreamingLive(open_page, monkeypatch)
+
+
+def test_music_follows_a_mood_only_after_the_dwell(streaming: StreamingLive) -> None:
+    at = streaming.at
     assert not iframe_srcs(at)
-    session: LiveSession = at.session_state["live_session"]
-
-    def show(emotion: str) -> None:
-        _clocks[id(session)] = max(time.monotonic(), _clocks.get(id(session), 0.0))  # a live stream
-        feed(session, FixedPipeline(emotion), seconds=3.0)
-        at.run()
-        assert not at.exception
-
-    show("happy")
+    streaming.show("happy")
     assert at.session_state["now_playing"][0] == "happy"
     happy = iframe_srcs(at)
     assert any("/embed/playlist/0deORnapZgrxFY4nsKr9JA" in s for s in happy)  # the persistent player
     at.run()
     assert iframe_srcs(at) == happy  # reruns keep the very same players: they do not reload
-    show("sad")
+    streaming.show("sad")
     assert iframe_srcs(at) == happy  # a new mood waits
     assert "Mood changed to sad: new music in 15 s" in page_text(at)
-    clock[0] += 16.0
-    show("sad")
+    streaming.clock += 16.0
+    streaming.show("sad")
     sad = iframe_srcs(at)
     assert any("/embed/playlist/1n6cpWo9ant4WguEo91KZh" in s for s in sad) and sad != happy
     assert "Your mood over time" in page_text(at)
+    shown = page_text(at) + "".join(str(e.proto.icon) for kind in ("info", "error", "warning") for e in getattr(at, kind))
+    assert not any(ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF for ch in shown)  # Material icons, no emoji
 
 
-def test_keep_this_music_pins_it_and_switch_now_switches(
-    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
-
-    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
-
-    clock = [1000.0]
-    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
-    monkeypatch.setattr("recommender.pacing.time.monotonic", lambda: clock[0])
-    at = open_page("pages/live.py")
-    session: LiveSession = at.session_state["live_session"]
-
-    def show(emotion: str) -> None:
-        _clocks[id(session)] = max(time.monotonic(), _clocks.get(id(session), 0.0))  # a live stream
-        feed(session, FixedPipeline(emotion), seconds=3.0)
-        at.run()
-        assert not at.exception
-
-    show("happy")
-    show("sad")
+def test_keep_this_music_pins_it_and_switch_now_switches(streaming: StreamingLive) -> None:
+    at = streaming.at
+    streaming.show("happy")
+    streaming.show("sad")
     happy = iframe_srcs(at)
     at.button(key="music_keep").click().run()
-    clock[0] += 60.0
-    show("sad")
+    streaming.clock += 60.0
+    streaming.show("sad")
     assert iframe_srcs(at) == happy and "this music stays (pinned)" in page_text(at)
     at.button(key="music_unpin").click().run()
     at.button(key="music_switch").click().run()
     assert at.session_state["now_playing"][0] == "sad" and iframe_srcs(at) != happy
 
 
-def test_lift_is_one_numbered_column_and_switching_modes_keeps_tracks(
-    seeded_db: str, stub_pipeline: None, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
-
-    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
-
+def test_lift_is_one_numbered_column_and_switching_modes_keeps_tracks(streaming: StreamingLive) -> None:
     from ui.music import LIFT_SENTENCE
 
-    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda self: WebRtcStreamerState(True, False)))
-    at = open_page("pages/live.py")
-    session: LiveSession = at.session_state["live_session"]
-    _clocks[id(session)] = time.monotonic()
-    feed(session, FixedPipeline("sad"), seconds=3.0)
-    at.run()
+    at = streaming.show("sad")
     match = iframe_srcs(at)
     at.segmented_control(key="live_mode").set_value("lift").run()
     lift = iframe_srcs(at)

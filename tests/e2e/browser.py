@@ -86,8 +86,9 @@ def playlist_id(emotion: str) -> str:
 
 
 @contextlib.contextmanager
-def serve_app(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` on a free local port with a fresh database; its log kept in tests/artifacts."""
+def serve_app(tmp_path: Path, extra_env: dict[str, str] | None = None, name: str | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a free local port with a fresh database; its log kept in tests/artifacts
+    as ``e2e_streamlit_<name>.log`` (default: the current test's name)."""
     if not config.TFLITE_MODEL_PATH.exists():
         pytest.fail(f"the emotion model {config.TFLITE_MODEL_PATH} is missing")
     port = free_port()
@@ -127,7 +128,8 @@ def serve_app(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterat
         except subprocess.TimeoutExpired:
             server.kill()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(log_path, ARTIFACTS / f"e2e_streamlit_{os.environ.get('PYTEST_CURRENT_TEST', 'run').split(':')[-1].split(' ')[0]}.log")
+        name = name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(":")[-1].split(" ")[0]
+        shutil.copyfile(log_path, ARTIFACTS / f"e2e_streamlit_{name}.log")
 
 
 def webcam_flags(video: Path) -> list[str]:

@@ -4,18 +4,16 @@ the happy test face, START pressed inside the WebRTC component, and within 60 s 
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``) and the ``playwright`` Python package (never
 ``playwright install``: the browser is Debian's). Skipped, saying why, when either is missing.
-Screenshots go to ``tests/artifacts/``; with ``MOODTUNE_UPDATE_SCREENSHOT=1`` the desktop one is also
-written to ``docs/screenshot.png`` for the README.
+Screenshots go to ``tests/artifacts/`` (the README's come from tests/e2e/test_e2e_screens.py).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import cv2
-from browser import ARTIFACTS, BASE_FLAGS, ROOT, browser_page, ensure_ice_address, face_canvas, playlist_id, press, \
+from browser import ARTIFACTS, BASE_FLAGS, browser_page, ensure_ice_address, face_canvas, playlist_id, press, \
     webcam_flags, write_y4m
 
 import config
@@ -40,8 +38,6 @@ def test_live_webcam_shows_the_emotion_and_its_playlist(app_url: str, tmp_path: 
         page.locator(playlist_selector).wait_for(state="attached", timeout=remaining_ms)
         time.sleep(2)  # let the annotated video and the charts paint for the screenshot
         page.screenshot(path=str(ARTIFACTS / "e2e_live.png"), full_page=True)
-        if os.environ.get("MOODTUNE_UPDATE_SCREENSHOT") == "1":
-            page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=False)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
         time.sleep(1)
         page.screenshot(path=str(ARTIFACTS / "e2e_live_phone.png"), full_page=True)

@@ -20,10 +20,16 @@ from faces import clear_face
 
 
 @pytest.fixture(scope="module")
-def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's folder: its database and its log (streamlit.log)."""
+    return tmp_path_factory.mktemp("live-server")
+
+
+@pytest.fixture(scope="module")
+def live_url(live_dir: Path) -> Iterator[str]:
     """One app server for this module's tests (each test has its own browser, hence its own session)."""
     pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package (pip install playwright)")
-    with serve_app(tmp_path_factory.mktemp("live-server")) as url:
+    with serve_app(live_dir, name="live_module") as url:
         yield url
 
 # Flicker spells of other moods, then a sustained change. Times in seconds of video from START.
@@ -133,3 +139,42 @@ def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: P
         press(page, "START")
         page.get_by_text("The browser blocked the camera", exact=False).wait_for(timeout=15_000)
         page.get_by_text("set Camera to Allow", exact=False).wait_for(timeout=1_000)
+
+
+RELEASED = "browser tab closed"  # "... without STOP: released its video connection" or "... no video connection left"
+
+
+def test_closed_tabs_release_their_video_connections_promptly(app_url: str, tmp_path: Path) -> None:
+    """Tabs closed while streaming (no STOP) are released within seconds, not after Streamlit's 120 s.
+
+    A server of its own (``app_url``), so that no other test's closing tab is counted.
+    """
+    ensure_ice_address()
+    video = tmp_path / "happy.y4m"
+    write_y4m(video, [(clear_face("happy"), 1)], fps=10)
+    log = tmp_path / "streamlit.log"
+    live_url = app_url
+    before = log.read_text(errors="replace").count(RELEASED)
+    tabs = 3
+    with browser_page(tmp_path, webcam_flags(video)) as first:
+        pages = [first, *(first.context.new_page() for _ in range(tabs - 1))]
+        for page in pages:
+            page.goto(live_url, wait_until="domcontentloaded")
+            press(page, "START")
+        for page in pages:
+            page.bring_to_front()  # a background tab may be throttled
+            streaming = page.get_by_text("frames analysed per second", exact=False)
+            try:
+                streaming.wait_for(timeout=45_000)
+            except Exception:  # noqa: BLE001 - on a loaded machine a START can fail; this test is about closing
+                press(page, "STOP")
+                press(page, "START")
+                streaming.wait_for(timeout=45_000)
+        for page in pages[1:]:
+            page.close()
+        closed = time.monotonic()
+        while log.read_text(errors="replace").count(RELEASED) - before < tabs - 1:
+            assert time.monotonic() - closed < 20, "closed tabs kept their video connections for 20 s"
+            time.sleep(0.5)
+        assert log.read_text(errors="replace").count(RELEASED) - before == tabs - 1  # the open tab streams on
+        assert first.get_by_text("frames analysed per second", exact=False).is_visible()
