@@ -110,6 +110,6 @@ with st.container(key="card-music"):
     else:
         rec = recommendation_for("live", playing, mode)
         if rec is not None:
-            st.caption("The mood's playlist plays in the side panel (the » button at the top left on a phone) and keeps playing while you "
-                       "visit other screens.")
+            st.caption("The mood's playlist plays in the side panel (the » button at the top left on a phone) "
+                       "and keeps playing while you visit other screens.")
             render_recommendation(rec, show_playlists=False)

@@ -125,10 +125,12 @@ def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> N
             st.iframe(playlist.embed_url, height=PLAYLIST_HEIGHT, alt=f"Spotify playlist: {playlist.name}")
             st.html(f'<div class="mt-track">{link_html("Open playlist in Spotify", playlist.open_url)}</div>')
         if not playlists:
-            st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.", icon=":material/library_music:")
+            st.info(f"No Spotify playlist is set for {rec.emotion} yet: add one on the Library screen.",
+                    icon=":material/library_music:")
     tracks = _embeddable(rec.tracks)
     if not tracks:
-        st.info("The track catalogue is empty: sync playlists on the Library screen to fill it.", icon=":material/music_note:")
+        st.info("The track catalogue is empty: sync playlists on the Library screen to fill it.",
+                icon=":material/music_note:")
     if rec.mode == "lift":
         st.markdown(LIFT_SENTENCE)
         for number, track in enumerate(tracks, start=1):

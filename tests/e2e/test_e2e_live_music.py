@@ -41,13 +41,14 @@ WATCH_EMBEDS = """() => {
   window.__mtEmbedLog = [];
   const embeds = () => [...document.querySelectorAll('iframe[src*="open.spotify.com/embed/"]')];
   for (const frame of embeds()) frame.__mtOriginal = frame.src;  // a property: a remount loses it
+  const spotify = (f) => f.tagName === 'IFRAME' && /spotify/.test(f.src);
   const log = (kind, frame) => window.__mtEmbedLog.push({kind, src: frame.src, at: Date.now()});
   new MutationObserver((mutations) => {
     for (const m of mutations) {
       for (const node of m.removedNodes) if (node.querySelectorAll)
-        for (const f of [node, ...node.querySelectorAll('iframe')]) if (f.tagName === 'IFRAME' && /spotify/.test(f.src)) log('removed', f);
+        for (const f of [node, ...node.querySelectorAll('iframe')]) if (spotify(f)) log('removed', f);
       for (const node of m.addedNodes) if (node.querySelectorAll)
-        for (const f of [node, ...node.querySelectorAll('iframe')]) if (f.tagName === 'IFRAME' && /spotify/.test(f.src)) log('added', f);
+        for (const f of [node, ...node.querySelectorAll('iframe')]) if (spotify(f)) log('added', f);
       if (m.type === 'attributes' && m.target.tagName === 'IFRAME') log('src', m.target);
     }
   }).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
@@ -95,9 +96,9 @@ def test_flickers_leave_the_music_alone_and_a_sustained_mood_changes_it(live_url
             sidebar.get_by_text(screen, exact=True).click()
             page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
             time.sleep(1.5)
-            assert page.evaluate("() => { const f = document.querySelector('[data-testid=\"stSidebar\"] "
-                                 "iframe[src*=\"/embed/playlist/\"]'); return f !== null && f === window.__mtPlayer; }"), \
-                f"the player was remounted on {screen}"
+            same = page.evaluate("() => { const f = document.querySelector('[data-testid=\"stSidebar\"] "
+                                 "iframe[src*=\"/embed/playlist/\"]'); return f !== null && f === window.__mtPlayer; }")
+            assert same, f"the player was remounted on {screen}"
 
 
 WATCH_ALARM = """() => {
