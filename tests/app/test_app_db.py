@@ -3,14 +3,14 @@ where music is needed. The background sync starts without waiting for the databa
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from app_helpers import page_text
+
+from tests.silent_tcp import silent_tcp_server
 
 import config
 from recommender import db
@@ -28,28 +28,8 @@ def fresh_engines(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A 'database server' that accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(32)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"postgresql+psycopg://moodtune:s3cret@127.0.0.1:{listener.getsockname()[1]}/moodtune"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
+    with silent_tcp_server() as port:
+        yield f"postgresql+psycopg://moodtune:s3cret@127.0.0.1:{port}/moodtune"
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, url: str) -> None:

@@ -3,8 +3,6 @@ names, a bounded "Sync now", and the catalogue table."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -14,6 +12,7 @@ from sqlalchemy import create_engine, update
 from streamlit.testing.v1 import AppTest
 
 from recommender import schema
+from tests.silent_tcp import silent_tcp_server
 
 
 def texts(at: AppTest) -> str:
@@ -127,33 +126,13 @@ def test_playlist_names_from_spotify_are_never_markdown(seeded_db: str, open_pag
 @pytest.fixture
 def stalled_spotify(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Spotify accepting connections and never answering (token service and API alike)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(32)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    monkeypatch.setenv("SPOTIPY_CLIENT_ID", "id")
-    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "secret")
-    monkeypatch.setenv("MOODTUNE_SPOTIFY_TOKEN_URL", f"{base}/api/token")
-    monkeypatch.setenv("MOODTUNE_SPOTIFY_API_URL", f"{base}/v1/")
-    yield
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
+    with silent_tcp_server() as port:
+        base = f"http://127.0.0.1:{port}"
+        monkeypatch.setenv("SPOTIPY_CLIENT_ID", "id")
+        monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "secret")
+        monkeypatch.setenv("MOODTUNE_SPOTIFY_TOKEN_URL", f"{base}/api/token")
+        monkeypatch.setenv("MOODTUNE_SPOTIFY_API_URL", f"{base}/v1/")
+        yield
 
 
 def test_sync_now_runs_off_the_page_with_progress_and_cancel(seeded_db: str, stalled_spotify: None,

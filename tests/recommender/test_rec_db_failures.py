@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pg_cluster import Cluster, create_database, drop_database
 from sqlalchemy import create_engine, text
 
 import config
+from tests.silent_tcp import silent_tcp_server
 from recommender import schema
 from recommender.catalog import count_tracks
 from recommender.db import get_engine, open_engine
@@ -66,28 +66,8 @@ def test_truncated_sqlite_file_is_a_clear_error(tmp_path, template_db):
 @pytest.fixture
 def silent_server():
     """A TCP server that accepts connections and never says a word (a hung database server)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"postgresql+psycopg://moodtune:s3cret@127.0.0.1:{listener.getsockname()[1]}/moodtune"
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    listener.close()
+    with silent_tcp_server() as port:
+        yield f"postgresql+psycopg://moodtune:s3cret@127.0.0.1:{port}/moodtune"
 
 
 def test_a_server_that_never_answers_times_out_with_a_clear_message(silent_server, monkeypatch):
