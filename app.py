@@ -9,7 +9,7 @@ from ui.settings import show_settings_problems, start_background_sync
 from ui.shell import LOGO, normalise_page_address
 from ui.style import apply_style
 
-st.set_page_config(page_title="Moodtune", page_icon="🎵", layout="wide", initial_sidebar_state="auto")
+st.set_page_config(page_title="Moodtune", page_icon=":material/music_note:", layout="wide", initial_sidebar_state="auto")
 apply_style()
 start_background_sync()  # the sync thread opens the database: no screen waits for it
 

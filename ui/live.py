@@ -303,7 +303,7 @@ def pending_change_text(music: MusicState) -> str:
 
 
 CAMERA_DENIED = ("The browser blocked the camera. To allow it, click the camera (or lock) icon in the address "
-                 "bar, set Camera to Allow, reload the page and press START. Or use the Snapshot screen with "
+                 "bar, set Camera to Allow, reload the page and press Start. Or use the Snapshot screen with "
                  "a photo.")
 
 
@@ -334,7 +334,7 @@ def camera_denied_html() -> str:
 
 
 SNAPSHOT_HINT = "The Snapshot screen works without a live connection."
-INVITATION = "Press **START** under the video box and allow the camera: your mood appears here in a few seconds."
+INVITATION = "Press **Start** under the video box and allow the camera: your mood appears here in a few seconds."
 
 
 def live_status(reading: LiveReading, playing: bool, signalling: bool, state_age_s: float, now: float,
@@ -352,13 +352,13 @@ def live_status(reading: LiveReading, playing: bool, signalling: bool, state_age
         if state_age_s >= connect_timeout_s:
             return LiveStatus("failed", (
                 f"No video has reached the server after {state_age_s:.0f} s: the connection failed "
-                "(a TURN server may be needed on this network). Press STOP and START again. " + SNAPSHOT_HINT))
+                "(a TURN server may be needed on this network). Press Stop and Start again. " + SNAPSHOT_HINT))
         return LiveStatus("connecting", "Waiting for the first video frames…")
     silent_s = now - reading.last_frame_at
     if silent_s >= STALL_AFTER_S and state_age_s >= STALL_AFTER_S:
         return LiveStatus("stalled", (
             f"The video stopped arriving {silent_s:.0f} s ago: the connection dropped. "
-            "Press STOP and START again. " + SNAPSHOT_HINT))
+            "Press Stop and Start again. " + SNAPSHOT_HINT))
     if reading.error:
         return LiveStatus("error", f"A frame could not be analysed: {reading.error}")
     if reading.faces == 0:

@@ -28,6 +28,6 @@ def load_pipeline() -> FramePipeline | None:
         log.exception("could not load the emotion pipeline")
         st.error(
             f"The emotion model could not be loaded: {error}. The Library, Model and About screens still work.",
-            icon="🧠",
+            icon=":material/psychology:",
         )
         return None

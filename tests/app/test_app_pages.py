@@ -33,7 +33,7 @@ def test_page_renders(page: str, database: str, credentials: bool, request: pyte
 def test_live_starts_waiting_for_a_face(seeded_db: str, open_page: Callable[[str], AppTest]) -> None:
     at = open_page("pages/live.py")
     text = page_text(at)
-    assert "Press **START**" in text
+    assert "Press **Start**" in text
     assert "Music appears here" in text
 
 

@@ -135,7 +135,7 @@ def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: P
     flags = [flag for flag in webcam_flags(video) if "fake-ui" not in flag] + ["--deny-permission-prompts"]
     with browser_page(tmp_path, flags) as page:
         page.goto(live_url, wait_until="domcontentloaded")
-        invitation = page.get_by_text("Press START under the video box", exact=False)
+        invitation = page.get_by_text("Press Start under the video box", exact=False)
         invitation.wait_for(timeout=90_000)  # before START: a short invitation
         press(page, "START")
         page.get_by_text("The browser blocked the camera", exact=False).wait_for(timeout=15_000)
