@@ -206,7 +206,7 @@ def test_status(reading: LiveReading, playing: bool, signalling: bool, age: floa
     if kind in ("failed", "stalled"):
         assert "Snapshot" in status.message
     if kind == "idle":
-        assert "START" in status.message and len(status.message) < 120  # a short invitation
+        assert "Start" in status.message and len(status.message) < 120  # a short invitation
 
 
 @pytest.fixture
