@@ -35,6 +35,9 @@ class WebcamConditions:
     noise_max_sigma: float = 8.0
     jpeg_p: float = 0.3
     jpeg_quality: tuple[int, int] = (25, 90)
+    # Where a smaller-than-FER2013 framing reaches past the image's edge, a camera shows whatever is
+    # around the face: mirrored face texture for some faces, an unrelated backdrop for others.
+    backdrop_p: float = 0.5
 
 
 def _sample(table: np.ndarray, n: tf.Tensor) -> tf.Tensor:
@@ -42,8 +45,22 @@ def _sample(table: np.ndarray, n: tf.Tensor) -> tf.Tensor:
     return tf.gather(tf.constant(table), index)
 
 
-def reframe(images: tf.Tensor, tables: FramingTables) -> tf.Tensor:
-    """Random flip plus one affine warp per image: measured zoom, shift and roll (float N x 48 x 48 x 1)."""
+def random_backdrops(n: tf.Tensor) -> tf.Tensor:
+    """Smooth random surroundings (float N x 48 x 48 x 1, 0..255): a level, a blotchy low-frequency
+    pattern and a little grain, like an out-of-focus room behind a face."""
+    level = tf.random.uniform([n, 1, 1, 1], 15.0, 240.0)
+    blotch = tf.image.resize(tf.random.uniform([n, 4, 4, 1], -1.0, 1.0), [FACE_SIZE, FACE_SIZE], method="bicubic")
+    amplitude = tf.random.uniform([n, 1, 1, 1], 0.0, 60.0)
+    grain = tf.random.normal([n, FACE_SIZE, FACE_SIZE, 1], 0.0, 1.0) * tf.random.uniform([n, 1, 1, 1], 0.0, 6.0)
+    return tf.clip_by_value(level + amplitude * blotch + grain, 0.0, 255.0)
+
+
+def reframe(images: tf.Tensor, tables: FramingTables, backdrop_p: float = 0.0) -> tf.Tensor:
+    """Random flip plus one affine warp per image: measured zoom, shift and roll (float N x 48 x 48 x 1).
+
+    Pixels from beyond the FER2013 image are mirrored in from its edge, or, for a ``backdrop_p`` share
+    of the faces, taken from a random backdrop.
+    """
     n = tf.shape(images)[0]
     size = float(FACE_SIZE)
     centre = (size - 1.0) / 2.0
@@ -60,10 +77,18 @@ def reframe(images: tf.Tensor, tables: FramingTables) -> tf.Tensor:
     b2 = centre - b0 * (centre + shift_x) - b1 * (centre + shift_y)
     zeros = tf.zeros_like(a0)
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
         images=images, transforms=transforms, output_shape=[FACE_SIZE, FACE_SIZE], fill_value=0.0,
         interpolation="BILINEAR", fill_mode="REFLECT",
     )
+    if backdrop_p <= 0.0:
+        return warped
+    inside = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.ones_like(images), transforms=transforms, output_shape=[FACE_SIZE, FACE_SIZE],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+    )
+    inside = tf.maximum(inside, 1.0 - _chosen(n, backdrop_p))  # faces that keep the mirrored edge
+    return inside * warped + (1.0 - inside) * random_backdrops(n)
 
 
 def _chosen(n: tf.Tensor, p: float) -> tf.Tensor:
@@ -126,4 +151,4 @@ def normalize_faces_tf(images: tf.Tensor) -> tf.Tensor:
 
 def augment_batch(images: tf.Tensor, tables: FramingTables, cond: WebcamConditions) -> tf.Tensor:
     """One training batch: measured re-framing, webcam conditions, then the serving contrast stretch."""
-    return normalize_faces_tf(webcam_conditions(reframe(images, tables), cond))
+    return normalize_faces_tf(webcam_conditions(reframe(images, tables, cond.backdrop_p), cond))

@@ -23,12 +23,17 @@ DETECT_WIDTH: int = 320
 
 @dataclass(frozen=True)
 class Detection:
-    """One face: ``box`` = (x, y, w, h) in frame pixels, detector ``score`` and optional eye centres."""
+    """One face: ``box`` = (x, y, w, h) in frame pixels, detector ``score`` and optional eye centres.
+
+    ``detector_scale`` is how many frame pixels one of the detector's own pixels covers (detection runs
+    on a downscaled copy); the calibrated crop depends on the box's size as the detector saw it.
+    """
 
     box: tuple[int, int, int, int]
     score: float
     right_eye: tuple[float, float] | None = None  # the subject's right eye (left in the image)
     left_eye: tuple[float, float] | None = None
+    detector_scale: float = 1.0
 
     @property
     def area(self) -> int:
@@ -86,7 +91,7 @@ class YuNetDetector:
             left_eye = (float(row[6]) * scale, float(row[7]) * scale)
             box = _clip_box(x, y, w, h, frame_bgr.shape[1], frame_bgr.shape[0])
             if box is not None:
-                detections.append(Detection(box, float(row[14]), right_eye, left_eye))
+                detections.append(Detection(box, float(row[14]), right_eye, left_eye, scale))
         return detections
 
 
@@ -111,7 +116,7 @@ class HaarDetector:
         for x, y, w, h in boxes if len(boxes) else []:
             box = _clip_box(x * scale, y * scale, w * scale, h * scale, frame_bgr.shape[1], frame_bgr.shape[0])
             if box is not None:
-                detections.append(Detection(box, 1.0))
+                detections.append(Detection(box, 1.0, detector_scale=scale))
         return detections
 
 
@@ -136,7 +141,8 @@ def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | N
     geometry = geometry or serving_geometry()
     x, y, w, h = detection.box
     reference = float(np.sqrt(w * h))
-    side = geometry.scale * reference
+    scale, offset_y = geometry.framing_at(reference / detection.detector_scale)
+    side = scale * reference
     angle = 0.0
     if geometry.level and detection.right_eye is not None and detection.left_eye is not None:
         (rx, ry), (lx, ly) = detection.right_eye, detection.left_eye
@@ -145,7 +151,7 @@ def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | N
             angle = 0.0
     # The offset is measured in the face's own (levelled) axes: rotate it into the frame's.
     theta = np.radians(angle)
-    ox, oy = geometry.offset_x * reference, geometry.offset_y * reference
+    ox, oy = geometry.offset_x * reference, offset_y * reference
     cx = x + w / 2.0 + ox * np.cos(theta) - oy * np.sin(theta)
     cy = y + h / 2.0 + ox * np.sin(theta) + oy * np.cos(theta)
     # Take a generous window (sqrt(2) larger) so rotating it leaves no empty corners, then shrink once.

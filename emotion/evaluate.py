@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
           f"pipeline {rt['round_trip_accuracy']:.4f} vs direct crop {rt['direct_accuracy']:.4f} on the same "
           f"faces (gap {rt['gap_points']:.2f} points); recall disgust {rt['per_class_recall']['disgust']:.2f}, "
           f"fear {rt['per_class_recall']['fear']:.2f}")
+    for band, b in rt.get("by_face_side", {}).items():
+        print(f"  faces {band}: {b['faces']} found, pipeline {b['round_trip_accuracy']:.4f} vs direct "
+              f"{b['direct_accuracy']:.4f}")
     print(f"wrote {args.out_dir / 'metrics.json'}")
     return 0
 

@@ -31,12 +31,26 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class SizePoint:
+    """The median framing measured for boxes of about ``box_px`` detector pixels (sqrt(w*h))."""
+
+    box_px: float
+    scale: float
+    offset_y: float
+
+
+@dataclass(frozen=True)
 class CropGeometry:
     """The face square in detector-box units.
 
     ``side = scale * reference``, where ``reference`` is ``sqrt(w * h)`` of the detector box; the square's
     centre is the box centre plus ``(offset_x, offset_y) * reference``. ``level`` says whether the crop is
     rotated to level the eyes (it must match training, which does not level FER2013 faces).
+
+    YuNet's box hugs a face differently at different sizes (its anchors change stride), so ``by_size``
+    holds the measured medians per box size in the detector's own pixels; ``scale`` and ``offset_y``
+    are the medians over all sizes. With ``by_size`` the spreads are measured *around the size's
+    median* and expressed around ``scale`` / ``offset_y``.
     """
 
     scale: float = 1.0
@@ -48,7 +62,17 @@ class CropGeometry:
     offset_x_spread: Spread | None = None
     offset_y_spread: Spread | None = None
     roll_deg_spread: Spread | None = None
+    by_size: tuple[SizePoint, ...] = ()
     meta: dict = field(default_factory=dict)
+
+    def framing_at(self, box_px: float) -> tuple[float, float]:
+        """``(scale, offset_y)`` for a box of ``box_px`` detector pixels: linear between the measured
+        sizes, the end values beyond them, and the overall medians when no sizes were measured."""
+        if not self.by_size:
+            return self.scale, self.offset_y
+        sizes = [p.box_px for p in self.by_size]
+        return (float(np.interp(box_px, sizes, [p.scale for p in self.by_size])),
+                float(np.interp(box_px, sizes, [p.offset_y for p in self.by_size])))
 
     def to_json(self) -> str:
         """The committed file's text."""
@@ -57,6 +81,15 @@ class CropGeometry:
 
 def _spread(raw: dict | None) -> Spread | None:
     return Spread(**raw) if raw else None
+
+
+def _size_points(raw: list | None) -> tuple[SizePoint, ...]:
+    points = tuple(SizePoint(float(p["box_px"]), float(p["scale"]), float(p["offset_y"])) for p in raw or [])
+    if any(b.box_px <= a.box_px for a, b in zip(points, points[1:])):
+        raise ValueError("by_size must be in increasing box_px order")
+    if any(not 0.3 < p.scale < 3.0 for p in points):
+        raise ValueError("by_size holds an implausible scale")
+    return points
 
 
 def read_geometry(path: Path) -> CropGeometry:
@@ -72,6 +105,7 @@ def read_geometry(path: Path) -> CropGeometry:
             offset_x_spread=_spread(raw.get("offset_x_spread")),
             offset_y_spread=_spread(raw.get("offset_y_spread")),
             roll_deg_spread=_spread(raw.get("roll_deg_spread")),
+            by_size=_size_points(raw.get("by_size")),
             meta=dict(raw.get("meta", {})),
         )
     except (OSError, KeyError, TypeError, ValueError) as exc:

@@ -9,7 +9,7 @@ mismatches, it does not replace real photographs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +17,10 @@ from emotion.classifier import EmotionClassifier
 from emotion.metrics import classification_report
 from emotion.pipeline import FramePipeline
 from emotion.synthetic import compose_scene
+
+
+# Face sizes in the composed 640x480 scenes (110-300 px): far, middle and near.
+SIDE_BANDS: tuple[tuple[int, int], ...] = ((110, 169), (170, 234), (235, 300))
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,8 @@ class RoundTrip:
     direct_accuracy: float  # classifier on the 48x48 faces themselves, over the detected faces
     round_trip_accuracy: float  # through the whole pipeline, over the same detected faces
     report: dict  # the round trip's classification report (per-class recall included)
+    # Per band of face size in the frame: faces found, direct and round-trip accuracy.
+    by_face_side: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def gap_points(self) -> float:
@@ -42,6 +48,7 @@ class RoundTrip:
             "round_trip_accuracy": round(self.round_trip_accuracy, 4),
             "gap_points": self.gap_points,
             "per_class_recall": {k: v["recall"] for k, v in self.report["per_class"].items()},
+            "by_face_side": self.by_face_side,
             "scene": "640x480, face 110-300 px, roll +-10 deg, cluttered background, exposure, side light",
         }
 
@@ -50,24 +57,36 @@ def round_trip(pipeline: FramePipeline, classifier: EmotionClassifier, images: n
                seed: int = 0) -> RoundTrip:
     """Place each face in its own frame, read it back, and compare with classifying it directly."""
     rng = np.random.default_rng(seed)
-    found_probs, found_index = [], []
+    found_probs, found_index, found_side = [], [], []
     for i, face in enumerate(images):
-        frame, (cx, cy) = compose_scene(face, rng)
+        frame, (cx, cy), side = compose_scene(face, rng)
         for reading in pipeline.process(frame):
             x, y, w, h = reading.box
             if x <= cx <= x + w and y <= cy <= y + h:
                 found_probs.append(reading.probs)
                 found_index.append(i)
+                found_side.append(side)
                 break
     index = np.array(found_index, dtype=int)
     if len(index) == 0:
         raise ValueError("the detector found none of the faces")
-    direct = np.argmax(classifier.predict_proba(images[index]), axis=1)
-    report = classification_report(labels[index], np.stack(found_probs))
+    truth = labels[index]
+    direct_right = np.argmax(classifier.predict_proba(images[index]), axis=1) == truth
+    trip_right = np.argmax(np.stack(found_probs), axis=1) == truth
+    report = classification_report(truth, np.stack(found_probs))
+    sides = np.array(found_side)
+    by_side = {}
+    for lo, hi in SIDE_BANDS:
+        band = (sides >= lo) & (sides <= hi)
+        if band.any():
+            by_side[f"{lo}-{hi} px"] = {"faces": int(band.sum()),
+                                        "direct_accuracy": round(float(direct_right[band].mean()), 4),
+                                        "round_trip_accuracy": round(float(trip_right[band].mean()), 4)}
     return RoundTrip(
         faces=len(images),
         detected=len(index) / len(images),
-        direct_accuracy=float(np.mean(direct == labels[index])),
+        direct_accuracy=float(direct_right.mean()),
         round_trip_accuracy=report["accuracy"],
         report=report,
+        by_face_side=by_side,
     )

@@ -70,11 +70,11 @@ def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480),
                   side_range: tuple[int, int] = (110, 300), max_roll_deg: float = 10.0
-                  ) -> tuple[np.ndarray, tuple[float, float]]:
+                  ) -> tuple[np.ndarray, tuple[float, float], int]:
     """A labelled webcam-like frame: one grayscale face upscaled to a random size, rolled a little,
     placed anywhere on a cluttered background, under random exposure and side lighting.
 
-    Returns the BGR frame and the face's centre (x, y) in frame pixels.
+    Returns the BGR frame, the face's centre (x, y) in frame pixels and its side in pixels.
     """
     width, height = size
     frame = _background(size, rng).astype(np.float32)
@@ -94,4 +94,4 @@ def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, i
     light = 1.0 + rng.uniform(-0.35, 0.35) * grid_x
     frame = 255.0 * np.power((frame * light).clip(0, 255) / 255.0, np.exp(rng.uniform(np.log(0.7), np.log(1.4))))
     frame = (frame + rng.normal(0, rng.uniform(0, 4), frame.shape)).clip(0, 255).astype(np.uint8)
-    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (cx, cy)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (cx, cy), side

@@ -61,6 +61,8 @@ class TrainConfig:
     # The runs whose weights this one grew from, oldest first, ending with this run (emotion.lineage).
     lineage: list[str] = field(default_factory=list)
     gamma_range: tuple[float, float] = (0.7, 1.45)
+    # Share of zoomed-out faces whose surroundings come from a random backdrop instead of a mirror.
+    backdrop_p: float = 0.5
     seed: int = 1234
     # bfloat16 halves epoch time only on CPUs with AVX-512 BF16; elsewhere it is ~10x slower.
     mixed_precision: bool = False
@@ -124,7 +126,7 @@ def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.n
     ds = ds.batch(cfg.batch_size, drop_remainder=training)
 
     tables = framing_tables(read_geometry(config.ROOT / cfg.geometry_file)) if training else None
-    conditions = WebcamConditions(gamma_range=tuple(cfg.gamma_range))
+    conditions = WebcamConditions(gamma_range=tuple(cfg.gamma_range), backdrop_p=cfg.backdrop_p)
 
     def to_float(x, *rest):  # type: ignore[no-untyped-def]
         x = tf.cast(x, tf.float32)

@@ -28,6 +28,15 @@ out = reframe(tf.constant(faces), FramingTables(one, zero, zero, zero)).numpy()
 same = [min(np.abs(o - f).max(), np.abs(o - f[:, ::-1]).max()) for o, f in zip(out, faces)]
 print("identity_diff", float(max(same)))
 
+# Zoomed out to half size: the surroundings are mirrored face (black here) or, with backdrop_p=1, a
+# backdrop; the face itself stays in the middle either way.
+black = tf.zeros((16, 48, 48, 1))
+half = FramingTables(one * 0.5, zero, zero, zero)
+mirrored = reframe(black, half, backdrop_p=0.0).numpy()
+backdrop = reframe(black, half, backdrop_p=1.0).numpy()
+print("mirrored_border", float(mirrored[:, :6].max()), "backdrop_border", float(backdrop[:, :6].mean()),
+      "backdrop_centre", float(backdrop[:, 16:32, 16:32].max()))
+
 batch = augment_batch(tf.constant(faces), framing_tables(serving_geometry()), WebcamConditions())
 b = batch.numpy()
 print("shape", b.shape, "range", float(b.min()), float(b.max()), "whole", float(np.abs(b - np.round(b)).max()))
@@ -46,3 +55,7 @@ def test_augmentation_matches_serving_contrast_and_keeps_faces_when_framing_is_i
     assert low == 0.0 and high == 255.0  # stretched to the full range, like a served face
     assert float(values["shape"].split("whole ")[1]) == 0.0  # whole grey levels, like uint8 serving
     assert float(values["changed"]) > 0.5
+    border = values["mirrored_border"].split()
+    assert float(border[0]) == 0.0  # mirrored black stays black
+    assert float(border[2]) > 10.0  # a backdrop shows around the face
+    assert float(border[4]) < 1e-3  # and never over it

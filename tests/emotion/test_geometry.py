@@ -12,7 +12,7 @@ import pytest
 import config
 from emotion.calibrate import face_in_frame, measure
 from emotion.detector import YuNetDetector, crop_face
-from emotion.geometry import CropGeometry, framing_tables, read_geometry, serving_geometry
+from emotion.geometry import CropGeometry, SizePoint, framing_tables, read_geometry, serving_geometry
 from emotion.preprocess import normalize_faces
 
 
@@ -23,6 +23,23 @@ def test_committed_geometry_has_measured_medians_and_spread() -> None:
     assert g.scale_spread.p2_5 < g.scale < g.scale_spread.p97_5
     assert g.scale_spread.p50 == pytest.approx(g.scale, abs=1e-3)
     assert g.meta["faces_found"] >= 1000
+    # Medians per box size, in increasing size, around the overall median.
+    sizes = [p.box_px for p in g.by_size]
+    assert len(sizes) >= 6 and sizes == sorted(sizes)
+    assert min(p.scale for p in g.by_size) < g.scale < max(p.scale for p in g.by_size)
+    assert g.framing_at(sizes[0] / 2) == (g.by_size[0].scale, g.by_size[0].offset_y)  # clamped, not extrapolated
+
+
+def test_size_table_interpolates_and_rejects_disorder(tmp_path: Path) -> None:
+    g = CropGeometry(by_size=(SizePoint(50.0, 1.2, -0.04), SizePoint(150.0, 1.0, 0.0)))
+    assert g.framing_at(100.0) == pytest.approx((1.1, -0.02))
+    assert CropGeometry(scale=1.3, offset_y=0.1).framing_at(80.0) == (1.3, 0.1)
+    raw = json.loads(serving_geometry().to_json())
+    raw["by_size"] = list(reversed(raw["by_size"]))
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="increasing"):
+        read_geometry(path)
 
 
 def test_malformed_geometry_file_names_itself(tmp_path: Path) -> None:
@@ -51,12 +68,15 @@ def test_framing_tables_are_centred_on_the_served_crop() -> None:
         framing_tables(CropGeometry(scale=1.1))
 
 
-def test_measurement_is_scale_invariant(public_test) -> None:
-    images = public_test[0][:80]
-    at3 = np.median(measure(images, upscale=3, seed=1)["scale"])
-    at5 = np.median(measure(images, upscale=5, seed=1)["scale"])
-    assert at3 == pytest.approx(at5, rel=0.06)
-    assert at3 == pytest.approx(serving_geometry().scale, rel=0.08)
+def test_size_table_predicts_the_framing_of_faces_it_never_saw(public_test) -> None:
+    """PublicTest faces (calibration used Training faces) shown small and large: the committed table's
+    scale at each measured box size matches what is measured there."""
+    g = serving_geometry()
+    for side in (128, 288):
+        m = measure(public_test[0][:150], sides=(side, side), seed=1)
+        assert len(m["scale"]) >= 60
+        predicted, _ = g.framing_at(float(np.median(m["box_px"])))
+        assert np.median(m["scale"]) == pytest.approx(predicted, rel=0.05)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -73,7 +93,7 @@ def test_calibrated_crop_reproduces_the_fer2013_face(public_test) -> None:
     large = CropGeometry(scale=g.scale * 1.25, offset_y=g.offset_y, level=True)
     small = CropGeometry(scale=g.scale * 0.8, offset_y=g.offset_y, level=True)
     for face in public_test[0][:60]:
-        frame, (x, y, side) = face_in_frame(face, 4, rng)
+        frame, (x, y, side) = face_in_frame(face, 192, rng)
         found = detector.detect(frame)
         if len(found) != 1:
             continue
@@ -96,6 +116,16 @@ def test_calibrate_command_writes_the_geometry_file(tmp_path: Path) -> None:
     written = json.loads(out.read_text())
     assert written["meta"]["faces_tried"] == 40 and written["level"] is True
     assert read_geometry(out).scale == pytest.approx(serving_geometry().scale, rel=0.15)
+    assert written["meta"]["face_sides_px"] == [96, 320]
+
+
+def test_calibrate_command_refuses_impossible_face_sizes(capsys) -> None:
+    from emotion.calibrate import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--sides", "300,100"])
+    assert exit_info.value.code == 2
+    assert "--sides" in capsys.readouterr().err
 
 
 def test_config_names_the_committed_geometry_file() -> None:
