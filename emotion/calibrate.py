@@ -1,7 +1,7 @@
 """Measure the crop geometry from data: ``python -m emotion.calibrate``.
 
 Runs the serving detector (YuNet, exactly as the app runs it) over FER2013 *training* faces, each
-upscaled to a webcam-like size (96-320 px in a 640x480 frame) and placed in the frame, and measures
+upscaled to a webcam-like size (64-440 px in a 640x480 frame) and placed in the frame, and measures
 where the FER2013 image square lies relative to the detector's box: its side over the box's size, its
 centre's offset, and the eyes' roll. YuNet's box fits faces of different sizes differently, so the
 medians are kept per box size (``by_size``) and become the serving crop; the spread around them
@@ -25,9 +25,9 @@ from emotion.geometry import CropGeometry, SizePoint, Spread
 
 FRAME_SIZE: tuple[int, int] = (640, 480)
 TRAINING_USAGE = 0
-# Face sizes in a 640x480 webcam frame, from a face across the room to one close to the camera.
-FACE_SIDES: tuple[int, int] = (96, 320)
-SIZE_BINS = 12
+# Face sizes shown in the 640x480 frame: a face across the room to one filling the frame's height.
+FACE_SIDES: tuple[int, int] = (64, 440)
+SIZE_BINS = 16
 
 
 def spread_of(values: np.ndarray) -> Spread:
@@ -86,13 +86,20 @@ def measure(images: np.ndarray, sides: tuple[int, int], seed: int) -> dict[str, 
 
 
 def size_table(m: dict[str, np.ndarray], bins: int) -> tuple[SizePoint, ...]:
-    """Medians of scale and vertical offset in ``bins`` equal-count bins of box size (detector pixels)."""
+    """Medians of scale and vertical offset in ``bins`` equal-count bins of box size (detector pixels).
+
+    Serving knows only the box, so these are medians *given the box's size*. In the smallest and largest
+    bins that is biased by the range of sizes shown (a box larger than any face shown can only be one
+    that overshot its face), so those two bins are dropped when there are enough.
+    """
     order = np.argsort(m["box_px"])
     points = []
     for chunk in np.array_split(order, max(1, min(bins, len(order) // 20))):
         points.append(SizePoint(round(float(np.median(m["box_px"][chunk])), 2),
                                 round(float(np.median(m["scale"][chunk])), 4),
                                 round(float(np.median(m["offset_y"][chunk])), 4)))
+    if len(points) >= 5:
+        points = points[1:-1]
     # Equal box sizes in neighbouring bins (a coarse detector) would break interpolation: keep the first.
     return tuple(p for i, p in enumerate(points) if i == 0 or p.box_px > points[i - 1].box_px)
 
@@ -152,7 +159,7 @@ def calibrate(data_path: Path, count: int, sides: tuple[int, int], seed: int, bi
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=config.FER2013_PATH)
-    p.add_argument("--count", type=int, default=8000, help="training faces to measure")
+    p.add_argument("--count", type=int, default=10000, help="training faces to measure")
     p.add_argument("--sides", type=str, default=f"{FACE_SIDES[0]},{FACE_SIDES[1]}",
                    help="smallest,largest face side in pixels in the 640x480 frame")
     p.add_argument("--bins", type=int, default=SIZE_BINS, help="box-size bins of the size table")

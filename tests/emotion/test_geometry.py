@@ -21,7 +21,7 @@ def test_committed_geometry_has_measured_medians_and_spread() -> None:
     assert 0.8 < g.scale < 1.6
     assert g.scale_spread is not None and g.roll_deg_spread is not None
     assert g.scale_spread.p2_5 < g.scale < g.scale_spread.p97_5
-    assert g.scale_spread.p50 == pytest.approx(g.scale, abs=1e-3)
+    assert g.scale_spread.p50 == pytest.approx(g.scale, rel=0.02)  # the spread around each size's median
     assert g.meta["faces_found"] >= 1000
     # Medians per box size, in increasing size, around the overall median.
     sizes = [p.box_px for p in g.by_size]
@@ -116,7 +116,7 @@ def test_calibrate_command_writes_the_geometry_file(tmp_path: Path) -> None:
     written = json.loads(out.read_text())
     assert written["meta"]["faces_tried"] == 40 and written["level"] is True
     assert read_geometry(out).scale == pytest.approx(serving_geometry().scale, rel=0.15)
-    assert written["meta"]["face_sides_px"] == [96, 320]
+    assert written["meta"]["face_sides_px"] == [64, 440]
 
 
 def test_calibrate_command_refuses_impossible_face_sizes(capsys) -> None:
