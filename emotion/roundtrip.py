@@ -59,13 +59,13 @@ def round_trip(pipeline: FramePipeline, classifier: EmotionClassifier, images: n
     rng = np.random.default_rng(seed)
     found_probs, found_index, found_side = [], [], []
     for i, face in enumerate(images):
-        frame, (cx, cy), side = compose_scene(face, rng)
+        frame, placed = compose_scene(face, rng)
         for reading in pipeline.process(frame):
             x, y, w, h = reading.box
-            if x <= cx <= x + w and y <= cy <= y + h:
+            if x <= placed.cx <= x + w and y <= placed.cy <= y + h:
                 found_probs.append(reading.probs)
                 found_index.append(i)
-                found_side.append(side)
+                found_side.append(placed.side)
                 break
     index = np.array(found_index, dtype=int)
     if len(index) == 0:

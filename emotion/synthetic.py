@@ -6,8 +6,27 @@ canvas give labelled frames with any number of faces at known places.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
+
+
+@dataclass(frozen=True)
+class SceneFace:
+    """Where ``compose_scene`` put the face: centre (x, y) and side in frame pixels, and its roll."""
+
+    cx: float
+    cy: float
+    side: int
+    roll_deg: float
+
+    def tile_to_frame(self) -> np.ndarray:
+        """The 2x3 affine map from the upscaled face tile (side x side) to frame pixels."""
+        matrix = cv2.getRotationMatrix2D((self.side / 2, self.side / 2), self.roll_deg, 1.0)
+        matrix[0, 2] += self.cx - self.side / 2
+        matrix[1, 2] += self.cy - self.side / 2
+        return matrix
 
 
 def place_faces(faces: list[np.ndarray], size: tuple[int, int] = (640, 480), face_px: int = 180,
@@ -70,11 +89,11 @@ def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
 
 def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (640, 480),
                   side_range: tuple[int, int] = (110, 300), max_roll_deg: float = 10.0
-                  ) -> tuple[np.ndarray, tuple[float, float], int]:
+                  ) -> tuple[np.ndarray, SceneFace]:
     """A labelled webcam-like frame: one grayscale face upscaled to a random size, rolled a little,
     placed anywhere on a cluttered background, under random exposure and side lighting.
 
-    Returns the BGR frame, the face's centre (x, y) in frame pixels and its side in pixels.
+    Returns the BGR frame and where the face is (``SceneFace``).
     """
     width, height = size
     frame = _background(size, rng).astype(np.float32)
@@ -83,9 +102,8 @@ def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, i
     margin = int(np.ceil(side * 0.21))  # room for the rolled square's corners
     cx = float(rng.uniform(margin + side / 2, width - margin - side / 2))
     cy = float(rng.uniform(margin + side / 2, height - margin - side / 2))
-    matrix = cv2.getRotationMatrix2D((side / 2, side / 2), float(rng.uniform(-max_roll_deg, max_roll_deg)), 1.0)
-    matrix[0, 2] += cx - side / 2
-    matrix[1, 2] += cy - side / 2
+    placed = SceneFace(cx, cy, side, float(rng.uniform(-max_roll_deg, max_roll_deg)))
+    matrix = placed.tile_to_frame()
     warped = cv2.warpAffine(tile, matrix, size, flags=cv2.INTER_LINEAR)
     mask = cv2.warpAffine(np.ones((side, side), np.float32), matrix, size, flags=cv2.INTER_LINEAR)
     frame = frame * (1 - mask) + warped * mask
@@ -94,4 +112,4 @@ def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, i
     light = 1.0 + rng.uniform(-0.35, 0.35) * grid_x
     frame = 255.0 * np.power((frame * light).clip(0, 255) / 255.0, np.exp(rng.uniform(np.log(0.7), np.log(1.4))))
     frame = (frame + rng.normal(0, rng.uniform(0, 4), frame.shape)).clip(0, 255).astype(np.uint8)
-    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), (cx, cy), side
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), placed

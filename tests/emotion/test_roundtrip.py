@@ -17,8 +17,9 @@ def test_composed_scene_puts_one_findable_face_at_the_returned_centre(public_tes
     detector = YuNetDetector()
     hits = 0
     for face in public_test[0][:30]:
-        frame, (cx, cy), side = compose_scene(face, rng)
-        assert 110 <= side <= 300
+        frame, placed = compose_scene(face, rng)
+        cx, cy = placed.cx, placed.cy
+        assert 110 <= placed.side <= 300 and abs(placed.roll_deg) <= 10
         assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
         found = detector.detect(frame)
         hits += any(x <= cx <= x + w and y <= cy <= y + h for (x, y, w, h) in (d.box for d in found))
@@ -41,3 +42,17 @@ def test_round_trip_compares_the_same_faces(pipeline: FramePipeline, classifier:
     weighted = sum(b["faces"] * b["round_trip_accuracy"] for b in bands) / result.report["n"]
     assert weighted == pytest.approx(result.round_trip_accuracy, abs=1e-3)
     assert set(summary["per_class_recall"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+
+
+def test_scene_placement_cuts_the_face_back_out(public_test) -> None:
+    """The returned placement is exact: undoing it recovers the face (what bench/framing_gap.py uses)."""
+    import cv2
+
+    from bench.framing_gap import exact_square
+
+    rng = np.random.default_rng(5)
+    for face in public_test[0][:10]:
+        frame, placed = compose_scene(face, rng)
+        back = exact_square(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), placed)
+        inner = (slice(4, 44), slice(4, 44))  # the tile's edge blends with the scene
+        assert np.corrcoef(back[inner].ravel().astype(float), face[inner].ravel().astype(float))[0, 1] > 0.9
