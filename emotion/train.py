@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import os
@@ -113,6 +114,17 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     return (weights / np.sum(weights * counts) * len(labels)).astype(np.float32)
 
 
+def run_seed(run_id: str, seed: int | None) -> int:
+    """The seed of a new run: ``seed`` if given, else one drawn from the run id.
+
+    With one fixed seed, every warm-started run replayed the same shuffles and augmented faces, epoch by
+    epoch, as the runs before it: the network saw the same samples again instead of new ones.
+    """
+    if seed is not None:
+        return seed
+    return int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % (2**31 - 1)
+
+
 def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.ndarray | None = None):
     """A batched ``tf.data`` pipeline of (image, one-hot[, sample weight]) with on-the-fly augmentation."""
     images = faces.images[..., None]
@@ -122,7 +134,7 @@ def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.n
         tensors = (images, onehot, weights[faces.labels])
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if training:
-        ds = ds.shuffle(len(faces), seed=cfg.seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(faces), reshuffle_each_iteration=True)  # seeded by the global seed
     ds = ds.batch(cfg.batch_size, drop_remainder=training)
 
     tables = framing_tables(read_geometry(config.ROOT / cfg.geometry_file)) if training else None
@@ -250,7 +262,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--widths", type=str, default=",".join(map(str, defaults.widths)))
     p.add_argument("--patience", type=int, default=15, help="early stopping on PublicTest accuracy")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (checkpointed) before this")
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed of a new run (default: drawn from the run id, so runs differ)")
     p.add_argument("--class-weight-power", type=float, default=defaults.class_weight_power,
                    help="0 = plain loss, 1 = fully class-balanced")
     p.add_argument("--parent-lineage", type=str, default="",
@@ -277,18 +290,20 @@ def main(argv: list[str] | None = None) -> int:
     if state is not None:
         cfg = config_from_dict(state["config"])
     else:
+        run_id = time.strftime("%Y%m%d-%H%M%S")
         cfg = TrainConfig(
-            run_id=time.strftime("%Y%m%d-%H%M%S"),
+            run_id=run_id,
             epochs=args.epochs,
             batch_size=args.batch_size,
             peak_lr=args.lr,
             warmup_epochs=args.warmup_epochs,
             widths=[int(w) for w in args.widths.split(",")],
-            seed=args.seed,
+            seed=run_seed(run_id, args.seed),
             class_weight_power=args.class_weight_power,
             mixed_precision=args.mixed_precision,
         )
-    keras.utils.set_random_seed(cfg.seed)
+    # A resumed run must not replay the shuffles and augmentations of its first epochs.
+    keras.utils.set_random_seed(cfg.seed + (int(state.get("epoch", 0)) if state else 0))
     if cfg.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
 

@@ -72,3 +72,15 @@ def test_exported_tflite_matches_keras(tmp_path: Path) -> None:
     assert int(size) > 1000
     assert int(finite) == 1
     assert float(max_difference) < 1e-4
+
+
+def test_each_new_run_draws_its_own_seed_unless_told() -> None:
+    """A fixed seed made every warm-started run replay the same shuffles and augmented faces."""
+    code = ("from emotion.train import run_seed; "
+            "print(run_seed('20261125-210428', None), run_seed('20261125-214023', None), "
+            "run_seed('20261125-210428', None), run_seed('20261125-210428', 7))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first, second, again, told = (int(v) for v in done.stdout.split())
+    assert first != second and first == again and told == 7
+    assert 0 <= first < 2**31 - 1
