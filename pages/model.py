@@ -86,12 +86,14 @@ with st.container(key="card-metrics"):
 """
         )
         if trip is not None:
+            change = (f"{trip.gap_points:.2f} points lost on the way" if trip.gap_points >= 0
+                      else f"{-trip.gap_points:.2f} points gained on the way")
             st.markdown(
                 f"**Through the app's own path.** The data set's faces come ready-cropped; the app has to find "
                 f"and crop each face itself. Placed in photo-like frames and sent through the app's detector "
-                f"and crop, {trip.faces:,} PrivateTest faces were found {trip.detected:.0%} of the time and "
+                f"and crop, {trip.faces:,} PublicTest faces were found {trip.detected:.0%} of the time and "
                 f"read correctly {trip.round_trip_accuracy:.1%} of the time, against "
-                f"{trip.direct_accuracy:.1%} on the ready-made crops ({trip.gap_points:+.1f} points)."
+                f"{trip.direct_accuracy:.1%} for the same faces as ready-made crops: {change}."
             )
         table = per_class_frame(private, public)
         if len(table.columns) > 1:
@@ -109,8 +111,8 @@ with st.container(key="card-metrics"):
             st.altair_chart(curve, width="stretch")
             restarted = len({row["run_id"] for row in lineage}) > 1
             st.caption("Training accuracy is measured on distorted copies of the faces (augmentation), so it "
-                       "runs close to the held-out figure." + (" The dashed line marks where training went on "
-                       "from the best weights so far with a lower learning rate." if restarted else ""))
+                       "runs close to the held-out figure." + (" Each dashed line marks where a new training run went "
+                       "on from the best weights so far, with a new learning-rate schedule." if restarted else ""))
         if metrics.get("evaluated"):
             st.caption(f"Evaluated {metrics['evaluated']}.")
 

@@ -160,11 +160,10 @@ def learning_curve_chart(lineage: list[dict[str, Any]]) -> alt.Chart | None:
                 if row["run_id"] != previous["run_id"]]
     if not restarts:
         return lines
-    marks = pd.DataFrame({"epoch": restarts, "label": ["restart: lower learning rate"] * len(restarts)})
+    # No text on the rules: restarts a few epochs apart would print over each other; the caption says it.
+    marks = pd.DataFrame({"epoch": restarts})
     rules = alt.Chart(marks).mark_rule(strokeDash=[4, 4], color="#8a90a2").encode(x="epoch:Q")
-    text = alt.Chart(marks).mark_text(align="right", dx=-5, dy=-6, color="#6b7280", fontSize=11).encode(
-        x="epoch:Q", y=alt.value(240), text="label:N")
-    return lines + rules + text
+    return lines + rules
 
 
 # Benchmark figures as (file, key) -> plain label; unknown keys are not shown, missing ones drop their row.

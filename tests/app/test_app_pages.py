@@ -205,7 +205,7 @@ def _model_page(tmp_path, monkeypatch: pytest.MonkeyPatch, open_page: Callable[[
 def test_model_page_shows_round_trip_beside_direct_accuracy(seeded_db: str, open_page: Callable[[str], AppTest],
                                                             monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     trip = {"faces": 3589, "detected": 0.97, "direct_accuracy": 0.682, "round_trip_accuracy": 0.641,
-            "gap_points": -4.1}
+            "gap_points": 4.1}
     at = _model_page(tmp_path, monkeypatch, open_page, _metrics(trip), {})
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
@@ -214,7 +214,7 @@ def test_model_page_shows_round_trip_beside_direct_accuracy(seeded_db: str, open
     assert shown["Disgust found (recall)"] == "43.2%"
     assert "Fear found (recall)" in shown
     text = page_text(at)
-    assert "3,589 PrivateTest faces were found 97% of the time" in text and "-4.1 points" in text
+    assert "3,589 PublicTest faces were found 97% of the time" in text and "4.10 points lost on the way" in text
     for term in ("**PrivateTest:**", "**PublicTest:**", "**Precision:**", "**Recall:**"):
         assert term in text
 
