@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
-from emotion.detector import YuNetDetector, crop_face  # noqa: E402
+from emotion.detector import YuNetDetector, crop_face, served_framing  # noqa: E402
 from emotion.evaluate import load_raw_split  # noqa: E402
 from emotion.geometry import serving_geometry  # noqa: E402
 from emotion.preprocess import FACE_SIZE  # noqa: E402
@@ -64,13 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         if not hits:
             continue
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        box = hits[0].box
-        reference = float(np.sqrt(box[2] * box[3]))
-        scale, _ = geometry.framing_at(reference / hits[0].detector_scale)
         index.append(i)
         exact.append(exact_square(gray, placed))
         served.append(crop_face(gray, hits[0], geometry))
-        zoom.append(placed.side / (scale * reference))
+        zoom.append(placed.side / served_framing(hits[0], geometry)[0])
     truth = labels[np.array(index)]
 
     def right(faces: np.ndarray) -> np.ndarray:

@@ -129,6 +129,14 @@ def _clip_box(x: float, y: float, w: float, h: float, width: int, height: int) -
     return (x0, y0, x1 - x0, y1 - y0)
 
 
+def served_framing(detection: Detection, geometry: CropGeometry) -> tuple[float, float]:
+    """The served face square's side and its centre's vertical offset from the box centre, in frame
+    pixels, looked up by the box's size as the detector saw it."""
+    reference = float(np.sqrt(detection.box[2] * detection.box[3]))
+    scale, offset_y = geometry.framing_at(reference / detection.detector_scale)
+    return scale * reference, offset_y * reference
+
+
 def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | None = None) -> np.ndarray:
     """Cut a square 48x48 face from a grayscale frame, framed like a FER2013 image.
 
@@ -141,8 +149,7 @@ def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | N
     geometry = geometry or serving_geometry()
     x, y, w, h = detection.box
     reference = float(np.sqrt(w * h))
-    scale, offset_y = geometry.framing_at(reference / detection.detector_scale)
-    side = scale * reference
+    side, offset_y = served_framing(detection, geometry)
     angle = 0.0
     if geometry.level and detection.right_eye is not None and detection.left_eye is not None:
         (rx, ry), (lx, ly) = detection.right_eye, detection.left_eye
@@ -151,7 +158,7 @@ def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | N
             angle = 0.0
     # The offset is measured in the face's own (levelled) axes: rotate it into the frame's.
     theta = np.radians(angle)
-    ox, oy = geometry.offset_x * reference, offset_y * reference
+    ox, oy = geometry.offset_x * reference, offset_y
     cx = x + w / 2.0 + ox * np.cos(theta) - oy * np.sin(theta)
     cy = y + h / 2.0 + ox * np.sin(theta) + oy * np.cos(theta)
     # Take a generous window (sqrt(2) larger) so rotating it leaves no empty corners, then shrink once.

@@ -37,3 +37,12 @@ def jpeg_bytes(path: Path) -> bytes:
     ok, data = cv2.imencode(".jpg", cv2.imread(str(path)))
     assert ok
     return data.tobytes()
+
+
+def point_spotify_at(monkeypatch, base_url: str, client_id: str = "id",  # type: ignore[no-untyped-def]
+                     client_secret: str = "secret") -> None:
+    """Credentials in the environment and Spotify's token service and Web API at ``base_url``."""
+    monkeypatch.setenv("SPOTIPY_CLIENT_ID", client_id)
+    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", client_secret)
+    monkeypatch.setenv("MOODTUNE_SPOTIFY_TOKEN_URL", f"{base_url}/api/token")
+    monkeypatch.setenv("MOODTUNE_SPOTIFY_API_URL", f"{base_url}/v1/")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from app_helpers import html_bodies, page_text
+from app_helpers import html_bodies, page_text, point_spotify_at
 from sqlalchemy import create_engine, update
 from streamlit.testing.v1 import AppTest
 
@@ -127,11 +127,7 @@ def test_playlist_names_from_spotify_are_never_markdown(seeded_db: str, open_pag
 def stalled_spotify(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Spotify accepting connections and never answering (token service and API alike)."""
     with silent_tcp_server() as port:
-        base = f"http://127.0.0.1:{port}"
-        monkeypatch.setenv("SPOTIPY_CLIENT_ID", "id")
-        monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "secret")
-        monkeypatch.setenv("MOODTUNE_SPOTIFY_TOKEN_URL", f"{base}/api/token")
-        monkeypatch.setenv("MOODTUNE_SPOTIFY_API_URL", f"{base}/v1/")
+        point_spotify_at(monkeypatch, f"http://127.0.0.1:{port}")
         yield
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from app_helpers import page_text
+from app_helpers import page_text, point_spotify_at
 from streamlit.testing.v1 import AppTest
 
 import config
@@ -57,11 +57,7 @@ def refusing_spotify(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingTokenService)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("SPOTIPY_CLIENT_ID", "wrong-id")
-    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "wrong-secret")
-    monkeypatch.setenv("MOODTUNE_SPOTIFY_TOKEN_URL", f"{base}/api/token")
-    monkeypatch.setenv("MOODTUNE_SPOTIFY_API_URL", f"{base}/v1/")
+    point_spotify_at(monkeypatch, f"http://127.0.0.1:{server.server_address[1]}", "wrong-id", "wrong-secret")
     yield
     server.shutdown()
     server.server_close()
