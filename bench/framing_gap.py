@@ -29,7 +29,7 @@ import config  # noqa: E402
 from bench._timing import add_output_options, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
 from emotion.detector import YuNetDetector, crop_face, served_framing  # noqa: E402
-from emotion.evaluate import load_raw_split  # noqa: E402
+from emotion.data import load_raw_split  # noqa: E402
 from emotion.geometry import serving_geometry  # noqa: E402
 from emotion.preprocess import FACE_SIZE  # noqa: E402
 from emotion.synthetic import compose_scene  # noqa: E402

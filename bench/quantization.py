@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
-from emotion.evaluate import load_raw_split, predict_split  # noqa: E402
+from emotion.data import load_raw_split  # noqa: E402
+from emotion.evaluate import predict_split  # noqa: E402
 from emotion.metrics import classification_report  # noqa: E402
 
 PRIVATE_TEST = 2

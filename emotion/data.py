@@ -35,3 +35,15 @@ def load_split(path: Path, split: str) -> FaceSet:
         images = data["images"][mask]
         labels = data["labels"][mask].astype(np.int64)
     return FaceSet(normalize_faces(images), labels)
+
+
+def load_raw_split(path: Path, usage: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (un-normalised) faces and labels of the split with this ``usage`` code (see ``SPLITS``).
+
+    For the served classifier, which normalises faces itself as it does webcam crops.
+    """
+    if not Path(path).exists():
+        raise FileNotFoundError(f"FER2013 not found at {path} (see ../shared/README.md)")
+    with np.load(path) as data:
+        mask = data["usage"] == usage
+        return data["images"][mask], data["labels"][mask].astype(np.int64)

@@ -20,6 +20,7 @@ import numpy as np
 
 import config
 from emotion.classifier import EmotionClassifier
+from emotion.data import load_raw_split
 from emotion.labels import EMOTIONS
 from emotion.lineage import model_lineage, read_history
 from emotion.metrics import classification_report
@@ -32,13 +33,6 @@ BATCH = 256
 def predict_split(classifier: EmotionClassifier, images: np.ndarray) -> np.ndarray:
     """Probabilities for a whole split, in batches (the interpreter keeps one batch size allocated)."""
     return np.concatenate([classifier.predict_proba(images[i : i + BATCH]) for i in range(0, len(images), BATCH)])
-
-
-def load_raw_split(path: Path, usage: int) -> tuple[np.ndarray, np.ndarray]:
-    """Raw (un-normalised) faces and labels: the classifier normalises them as it does webcam crops."""
-    with np.load(path) as data:
-        mask = data["usage"] == usage
-        return data["images"][mask], data["labels"][mask].astype(np.int64)
 
 
 def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:

@@ -32,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 import config  # noqa: E402
 from emotion.augment import WebcamConditions, augment_batch  # noqa: E402
 from emotion.data import FaceSet, load_split  # noqa: E402
+from emotion.distill import load_soft_labels, training_targets  # noqa: E402
 from emotion.geometry import framing_tables, read_geometry  # noqa: E402
 from emotion.labels import NUM_CLASSES  # noqa: E402
 from emotion.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
@@ -64,6 +65,9 @@ class TrainConfig:
     gamma_range: tuple[float, float] = (0.7, 1.45)
     # Share of zoomed-out faces whose surroundings come from a random backdrop instead of a mirror.
     backdrop_p: float = 0.5
+    # Distillation (emotion.distill): the ensemble's soft labels, and their share of each target.
+    soft_labels: str = ""
+    distill_weight: float = 0.0
     seed: int = 1234
     # bfloat16 halves epoch time only on CPUs with AVX-512 BF16; elsewhere it is ~10x slower.
     mixed_precision: bool = False
@@ -125,10 +129,14 @@ def run_seed(run_id: str, seed: int | None) -> int:
     return int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
-def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.ndarray | None = None):
-    """A batched ``tf.data`` pipeline of (image, one-hot[, sample weight]) with on-the-fly augmentation."""
+def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.ndarray | None = None,
+                 targets: np.ndarray | None = None):
+    """A batched ``tf.data`` pipeline of (image, target[, sample weight]) with on-the-fly augmentation.
+
+    ``targets`` are per-face distributions (default: one-hot labels).
+    """
     images = faces.images[..., None]
-    onehot = np.eye(NUM_CLASSES, dtype=np.float32)[faces.labels]
+    onehot = training_targets(faces.labels, None, 0.0) if targets is None else targets
     tensors: tuple = (images, onehot)
     if weights is not None:
         tensors = (images, onehot, weights[faces.labels])
@@ -156,9 +164,22 @@ def compile_model(model: keras.Model, cfg: TrainConfig, steps_per_epoch: int, wa
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=cfg.weight_decay),
+        # With soft targets this is distillation at temperature 1 (cross-entropy to the teachers' mix).
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
         metrics=[keras.metrics.CategoricalAccuracy(name="acc")],
     )
+
+
+def replan_schedule(model: keras.Model, cfg: TrainConfig, epochs: int, steps_per_epoch: int) -> None:
+    """Make a resumed run's cosine end at ``epochs`` instead of the planned total (e.g. less time left).
+
+    The decay continues from the step reached, over the new total, so the rate drops at once to where
+    the shorter plan would be and then ends at the floor on the last epoch.
+    """
+    old = model.optimizer._learning_rate  # the schedule object (the public property gives its value)
+    model.optimizer.learning_rate = WarmupCosine(old.peak, epochs * steps_per_epoch, old.warmup_steps, old.floor)
+    print(f"re-planned: the schedule now ends at epoch {epochs} (was {cfg.epochs})", flush=True)
+    cfg.epochs = epochs
 
 
 def _read_state(path: Path) -> dict | None:
@@ -255,7 +276,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=config.FER2013_PATH, help="fer2013.npz path")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint-dir")
-    p.add_argument("--epochs", type=int, default=defaults.epochs, help="planned total epochs of the run")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"planned total epochs of the run (default {defaults.epochs}); with --resume, "
+                        "re-plans the rest of the schedule to end at this epoch instead")
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.peak_lr, help="peak learning rate")
     p.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
@@ -266,6 +289,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="random seed of a new run (default: drawn from the run id, so runs differ)")
     p.add_argument("--class-weight-power", type=float, default=defaults.class_weight_power,
                    help="0 = plain loss, 1 = fully class-balanced")
+    p.add_argument("--soft-labels", type=Path, default=None,
+                   help="distil: the teachers' soft labels from python -m emotion.distill")
+    p.add_argument("--distill-weight", type=float, default=0.7,
+                   help="with --soft-labels: the soft label's share of each target (rest: the true label)")
+    p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     p.add_argument("--parent-lineage", type=str, default="",
                    help="with --init-weights from a file outside models/: its runs, oldest first, comma-separated")
     p.add_argument("--replace", action="store_true",
@@ -293,13 +321,16 @@ def main(argv: list[str] | None = None) -> int:
         run_id = time.strftime("%Y%m%d-%H%M%S")
         cfg = TrainConfig(
             run_id=run_id,
-            epochs=args.epochs,
+            epochs=args.epochs or TrainConfig().epochs,
             batch_size=args.batch_size,
             peak_lr=args.lr,
             warmup_epochs=args.warmup_epochs,
             widths=[int(w) for w in args.widths.split(",")],
             seed=run_seed(run_id, args.seed),
             class_weight_power=args.class_weight_power,
+            label_smoothing=args.label_smoothing,
+            soft_labels=str(args.soft_labels) if args.soft_labels else "",
+            distill_weight=args.distill_weight if args.soft_labels else 0.0,
             mixed_precision=args.mixed_precision,
         )
     # A resumed run must not replay the shuffles and augmentations of its first epochs.
@@ -308,13 +339,24 @@ def main(argv: list[str] | None = None) -> int:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
     train, public = load_split(args.data, "train"), load_split(args.data, "public")
+    soft = None
+    if cfg.soft_labels:
+        try:
+            soft = load_soft_labels(Path(cfg.soft_labels), train.labels).probs
+        except (FileNotFoundError, ValueError) as err:
+            print(f"cannot distil: {err}", file=sys.stderr)
+            return 2
+        print(f"distilling: {cfg.distill_weight:.0%} of each target from {cfg.soft_labels}", flush=True)
     if args.smoke:
         rng = np.random.default_rng(cfg.seed)
-        train = FaceSet(*(a[rng.permutation(len(train))[: cfg.batch_size * 4]] for a in (train.images, train.labels)))
+        keep = rng.permutation(len(train))[: cfg.batch_size * 4]
+        train = FaceSet(train.images[keep], train.labels[keep])
+        soft = soft[keep] if soft is not None else None
         public = FaceSet(public.images[:256], public.labels[:256])
         cfg.epochs = min(cfg.epochs, 2)
     weights = class_weights(train.labels, cfg.class_weight_power)
-    train_ds = make_dataset(train, cfg, training=True, weights=weights)
+    targets = training_targets(train.labels, soft, cfg.distill_weight)
+    train_ds = make_dataset(train, cfg, training=True, weights=weights, targets=targets)
     public_ds = make_dataset(public, cfg, training=False)
     steps = len(train) // cfg.batch_size
 
@@ -325,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         initial_epoch, best_val = int(state["epoch"]), float(state["best_val_acc"])
         print(f"resuming run {cfg.run_id} at epoch {initial_epoch}/{cfg.epochs} "
               f"(best PublicTest {best_val:.4f})", flush=True)
+        if args.epochs and args.epochs != cfg.epochs:
+            replan_schedule(model, cfg, max(args.epochs, initial_epoch + 1), steps)
     else:
         model = build_model(tuple(cfg.widths), tuple(cfg.convs_per_block), cfg.dense_units, cfg.dropout)
         warmup = cfg.warmup_epochs

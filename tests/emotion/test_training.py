@@ -84,3 +84,17 @@ def test_each_new_run_draws_its_own_seed_unless_told() -> None:
     first, second, again, told = (int(v) for v in done.stdout.split())
     assert first != second and first == again and told == 7
     assert 0 <= first < 2**31 - 1
+
+
+def test_resume_can_replan_the_schedule(tmp_path: Path) -> None:
+    """A session with more or less time than planned: ``--resume --epochs N`` re-plans the cosine to end at N."""
+    dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
+    first = run_train("--epochs", "2", "--max-minutes", "0.001", *dirs)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert json.loads((tmp_path / "ckpt" / "state.json").read_text())["epoch"] == 1
+
+    second = run_train("--resume", "--epochs", "3", *dirs)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "re-planned: the schedule now ends at epoch 3 (was 2)" in second.stdout
+    state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
+    assert state["epoch"] == 3 and state["config"]["epochs"] == 3
