@@ -128,7 +128,11 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teachers", type=Path, nargs="+", required=True, help="TFLite models to average")
+    p.add_argument("--weights", type=float, nargs="+", default=None,
+                   help="one weight per teacher for the average (default: equal; chosen on PublicTest)")
     p.add_argument("--out", type=Path, default=config.CHECKPOINT_DIR / "soft_labels.npz")
+    p.add_argument("--cache-dir", type=Path, default=config.CHECKPOINT_DIR / "teacher_cache",
+                   help="each teacher's reading of each split, kept to mix other ensembles quickly")
     p.add_argument("--data", type=Path, default=config.FER2013_PATH)
     p.add_argument("--threads", type=int, default=1, help="interpreter threads per teacher")
     p.add_argument("--limit", type=int, default=None, help="only the first N faces of each split (tests)")
@@ -137,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"teacher model not found: {path}", file=sys.stderr)
             return 2
+    weights = np.ones(len(args.teachers)) if args.weights is None else np.asarray(args.weights, np.float64)
+    if len(weights) != len(args.teachers) or np.any(weights < 0) or weights.sum() <= 0:
+        print("--weights needs one non-negative weight per teacher", file=sys.stderr)
+        return 2
+    weights = weights / weights.sum()
 
     public_faces, public_labels = load_raw_split(args.data, SPLITS["public"])
     train_faces, train_labels = load_raw_split(args.data, SPLITS["train"])
@@ -144,13 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         public_faces, public_labels = public_faces[: args.limit], public_labels[: args.limit]
         train_faces, train_labels = train_faces[: args.limit], train_labels[: args.limit]
 
-    cache = args.out.parent / "teacher_cache"
+    cache = args.cache_dir
     public = ensemble_probabilities(args.teachers, public_faces, cache, args.threads)
     for path, probs in zip(args.teachers, public):
         print(f"teacher {path}: PublicTest {accuracy(probs, public_labels):.4f} (flip + shift TTA)", flush=True)
-    print(f"ensemble of {len(public)}: PublicTest {accuracy(np.mean(public, axis=0), public_labels):.4f}", flush=True)
+    mixed = np.tensordot(weights, np.asarray(public), axes=1)
+    print(f"ensemble of {len(public)}: PublicTest {accuracy(mixed, public_labels):.4f}", flush=True)
 
-    train = np.mean(ensemble_probabilities(args.teachers, train_faces, cache, args.threads), axis=0)
+    train = np.tensordot(weights, np.asarray(ensemble_probabilities(args.teachers, train_faces, cache,
+                                                                      args.threads)), axes=1).astype(np.float32)
     print(f"ensemble on the Training faces: accuracy {accuracy(train, train_labels):.4f}", flush=True)
     save_soft_labels(args.out, SoftLabels(train, tuple(str(t) for t in args.teachers),
                                           labels_fingerprint(train_labels)))

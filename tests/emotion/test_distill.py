@@ -75,7 +75,7 @@ def test_teacher_reads_faces_better_with_shifts_than_a_random_guess(public_test)
 def test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading(tmp_path: Path) -> None:
     out = tmp_path / "soft.npz"
     cmd = [sys.executable, "-m", "emotion.distill", "--teachers", str(config.TFLITE_MODEL_PATH),
-           "--out", str(out), "--limit", "64"]
+           "--out", str(out), "--limit", "64", "--cache-dir", str(tmp_path / "teacher_cache")]
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "PublicTest" in first.stdout and out.exists()
@@ -92,6 +92,9 @@ def test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading(tmp_pat
     missing = subprocess.run([*cmd[:4], str(tmp_path / "nope.tflite"), *cmd[5:]], cwd=ROOT,
                              capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "not found" in missing.stderr
+    unweighted = subprocess.run([*cmd, "--weights", "1", "2"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=300)
+    assert unweighted.returncode == 2 and "one non-negative weight per teacher" in unweighted.stderr
 
 
 def test_student_trains_on_soft_labels_and_records_them(tmp_path: Path) -> None:
