@@ -117,6 +117,7 @@ def evaluate(model_path: Path, data_path: Path, out_dir: Path, round_trip_faces:
         "train_state": {k: v for k, v in json.loads(state.read_text()).items() if k != "config"}
         if state.exists() else None,
     }
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     plot_confusion(np.array(result["private"]["confusion"]),
                    f"PrivateTest confusion (accuracy {result['private']['accuracy']:.1%})",
