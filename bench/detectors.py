@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 import config  # noqa: E402
 from bench._timing import add_output_options, per_item, single_thread, time_calls, write_figures  # noqa: E402
+from emotion.data import load_raw_split  # noqa: E402
 from emotion.detector import HaarDetector, YuNetDetector  # noqa: E402
 from emotion.synthetic import photo_frame, place_faces  # noqa: E402
 
@@ -34,8 +35,7 @@ def labelled_frames() -> list[tuple[str, np.ndarray, list[Box]]]:
     for path in sorted(config.TEST_FACES_DIR.glob("noface_*.png")):
         frames.append(("no-face photo", photo_frame(cv2.imread(str(path))), []))
     frames.append(("blank", np.full((480, 640, 3), 128, np.uint8), []))
-    with np.load(config.FER2013_PATH) as data:
-        public = data["images"][data["usage"] == 1]
+    public, _ = load_raw_split(config.FER2013_PATH, "public")
     rng = np.random.default_rng(7)
     for i in range(40):
         count = 1 + i % 2

@@ -34,7 +34,6 @@ from emotion.geometry import serving_geometry  # noqa: E402
 from emotion.preprocess import FACE_SIZE  # noqa: E402
 from emotion.synthetic import compose_scene  # noqa: E402
 
-PUBLIC_TEST = 1
 ZOOM_BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.9), (0.9, 1.0), (1.0, 1.1), (1.1, 9.0))
 
 
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     add_output_options(p, "framing_gap")
     args = p.parse_args(argv)
     config.exit_on_settings_problems("bench/framing_gap.py")
-    images, labels = load_raw_split(config.FER2013_PATH, PUBLIC_TEST)
+    images, labels = load_raw_split(config.FER2013_PATH, "public")
     images, labels = images[: args.faces], labels[: args.faces]
     detector, classifier, geometry = YuNetDetector(), EmotionClassifier.load(), serving_geometry()
     rng = np.random.default_rng(args.seed)

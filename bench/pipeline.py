@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, per_item, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
+from emotion.data import load_raw_split  # noqa: E402
 from emotion.pipeline import FramePipeline, draw_readings  # noqa: E402
 from emotion.synthetic import photo_frame, place_faces  # noqa: E402
 
@@ -34,8 +35,7 @@ SEED_CSV_BY_INDEX = ["angry", "disgusted", "fearful", "happy", "neutral", "sad",
 def test_frames() -> list[np.ndarray]:
     """The astronaut photo as a 640x480 frame plus frames of 1 and 2 upscaled PublicTest faces."""
     frames = [photo_frame(cv2.imread(str(config.TEST_FACES_DIR / "happy_astronaut.png")))]
-    with np.load(config.FER2013_PATH) as data:
-        public = data["images"][data["usage"] == 1]
+    public, _ = load_raw_split(config.FER2013_PATH, "public")
     frames.append(place_faces([public[0]], seed=1)[0])
     frames.append(place_faces([public[1], public[2]], face_px=200, seed=2)[0])
     return frames

@@ -22,10 +22,8 @@ import config  # noqa: E402
 from bench._timing import add_output_options, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
 from emotion.data import load_raw_split  # noqa: E402
-from emotion.evaluate import predict_split  # noqa: E402
 from emotion.metrics import classification_report  # noqa: E402
 
-PRIVATE_TEST = 2
 ROUNDS = 5
 
 
@@ -38,12 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no int8 model at {args.int8}: run python -m emotion.export --int8 first", file=sys.stderr)
         return 2
     single_thread()
-    images, labels = load_raw_split(config.FER2013_PATH, PRIVATE_TEST)
+    images, labels = load_raw_split(config.FER2013_PATH, "private")
     models = {"float32": config.TFLITE_MODEL_PATH, "int8": args.int8}
     classifiers = {name: EmotionClassifier(path) for name, path in models.items()}
     figures: dict = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; one thread"}
     for name, clf in classifiers.items():
-        report = classification_report(labels, predict_split(clf, images))
+        report = classification_report(labels, clf.predict_proba_batched(images))
         figures[name] = {
             "file": models[name].name,
             "size_bytes": models[name].stat().st_size,

@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 
 import config
+from emotion.data import load_raw_split
 from emotion.detector import Detection, YuNetDetector
 from emotion.geometry import CropGeometry, SizePoint, Spread
 
 FRAME_SIZE: tuple[int, int] = (640, 480)
-TRAINING_USAGE = 0
 # Face sizes shown in the 640x480 frame: a face across the room to one filling the frame's height.
 FACE_SIDES: tuple[int, int] = (64, 440)
 SIZE_BINS = 16
@@ -106,8 +106,7 @@ def size_table(m: dict[str, np.ndarray], bins: int) -> tuple[SizePoint, ...]:
 
 def calibrate(data_path: Path, count: int, sides: tuple[int, int], seed: int, bins: int = SIZE_BINS) -> CropGeometry:
     """Measure ``count`` random training faces and return the geometry (medians per size + spread)."""
-    with np.load(data_path) as data:
-        train = data["images"][data["usage"] == TRAINING_USAGE]
+    train, _ = load_raw_split(data_path, "train")
     pick = np.random.default_rng(seed).choice(len(train), size=min(count, len(train)), replace=False)
     started = time.time()
     m = measure(train[pick], sides, seed)

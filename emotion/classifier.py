@@ -61,6 +61,15 @@ class EmotionClassifier:
         probs = probs / probs.sum(axis=1, keepdims=True)
         return probs.astype(np.float32)
 
+    def predict_proba_batched(self, faces: np.ndarray, batch: int = 256) -> np.ndarray:
+        """``predict_proba`` over many faces (a whole split) in fixed-size batches.
+
+        The interpreter keeps one batch size allocated, so equal batches avoid re-planning it.
+        """
+        if len(faces) == 0:
+            return self.predict_proba(faces)
+        return np.concatenate([self.predict_proba(faces[i : i + batch]) for i in range(0, len(faces), batch)])
+
     def _run(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             if len(batch) != self._batch:

@@ -24,26 +24,22 @@ class FaceSet:
         return len(self.labels)
 
 
-def load_split(path: Path, split: str) -> FaceSet:
-    """Load one split (``train``, ``public`` or ``private``) of FER2013, normalised for the CNN."""
+def load_raw_split(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Raw (un-normalised) faces and labels of one split (``train``, ``public`` or ``private``).
+
+    For the served classifier, which normalises faces itself as it does webcam crops.
+    """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     if not Path(path).exists():
         raise FileNotFoundError(f"FER2013 not found at {path} (see ../shared/README.md)")
     with np.load(path) as data:
         mask = data["usage"] == SPLITS[split]
-        images = data["images"][mask]
-        labels = data["labels"][mask].astype(np.int64)
+        return data["images"][mask], data["labels"][mask].astype(np.int64)
+
+
+def load_split(path: Path, split: str) -> FaceSet:
+    """Load one split (``train``, ``public`` or ``private``) of FER2013, normalised for the CNN."""
+    images, labels = load_raw_split(path, split)
     return FaceSet(normalize_faces(images), labels)
 
-
-def load_raw_split(path: Path, usage: int) -> tuple[np.ndarray, np.ndarray]:
-    """Raw (un-normalised) faces and labels of the split with this ``usage`` code (see ``SPLITS``).
-
-    For the served classifier, which normalises faces itself as it does webcam crops.
-    """
-    if not Path(path).exists():
-        raise FileNotFoundError(f"FER2013 not found at {path} (see ../shared/README.md)")
-    with np.load(path) as data:
-        mask = data["usage"] == usage
-        return data["images"][mask], data["labels"][mask].astype(np.int64)

@@ -23,13 +23,13 @@ import numpy as np
 
 import config
 from emotion.classifier import EmotionClassifier
-from emotion.data import SPLITS, load_raw_split
+from emotion.data import load_raw_split
 from emotion.labels import NUM_CLASSES
+from emotion.metrics import accuracy
 
 # Pixel offsets read by each teacher (each also mirrored by the classifier's flip TTA). One pixel in
 # each direction: +0.7 points on PublicTest for the served model, against +0.6 for two pixels.
 TEACHER_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
-BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,7 @@ def teacher_probabilities(classifier: EmotionClassifier, faces: np.ndarray,
     """One teacher's probabilities for uint8 faces (N, 48, 48), averaged over ``shifts`` (and flips)."""
     total = np.zeros((len(faces), NUM_CLASSES), np.float64)
     for dy, dx in shifts:
-        moved = shift_faces(faces, dy, dx)
-        for i in range(0, len(faces), BATCH):
-            total[i : i + BATCH] += classifier.predict_proba(moved[i : i + BATCH])
+        total += classifier.predict_proba_batched(shift_faces(faces, dy, dx), batch=512)
     return (total / len(shifts)).astype(np.float32)
 
 
@@ -120,11 +118,6 @@ def training_targets(labels: np.ndarray, soft: np.ndarray | None, distill_weight
     return ((1.0 - distill_weight) * onehot + distill_weight * soft).astype(np.float32)
 
 
-def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
-    """Share of rows whose most probable class is the label."""
-    return float(np.mean(np.argmax(probs, axis=1) == labels))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teachers", type=Path, nargs="+", required=True, help="TFLite models to average")
@@ -147,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     weights = weights / weights.sum()
 
-    public_faces, public_labels = load_raw_split(args.data, SPLITS["public"])
-    train_faces, train_labels = load_raw_split(args.data, SPLITS["train"])
+    public_faces, public_labels = load_raw_split(args.data, "public")
+    train_faces, train_labels = load_raw_split(args.data, "train")
     if args.limit:
         public_faces, public_labels = public_faces[: args.limit], public_labels[: args.limit]
         train_faces, train_labels = train_faces[: args.limit], train_labels[: args.limit]
@@ -156,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     cache = args.cache_dir
     public = ensemble_probabilities(args.teachers, public_faces, cache, args.threads)
     for path, probs in zip(args.teachers, public):
-        print(f"teacher {path}: PublicTest {accuracy(probs, public_labels):.4f} (flip + shift TTA)", flush=True)
+        print(f"teacher {path}: PublicTest {accuracy(public_labels, probs):.4f} (flip + shift TTA)", flush=True)
     mixed = np.tensordot(weights, np.asarray(public), axes=1)
-    print(f"ensemble of {len(public)}: PublicTest {accuracy(mixed, public_labels):.4f}", flush=True)
+    print(f"ensemble of {len(public)}: PublicTest {accuracy(public_labels, mixed):.4f}", flush=True)
 
     train = np.tensordot(weights, np.asarray(ensemble_probabilities(args.teachers, train_faces, cache,
                                                                       args.threads)), axes=1).astype(np.float32)
-    print(f"ensemble on the Training faces: accuracy {accuracy(train, train_labels):.4f}", flush=True)
+    print(f"ensemble on the Training faces: accuracy {accuracy(train_labels, train):.4f}", flush=True)
     save_soft_labels(args.out, SoftLabels(train, tuple(str(t) for t in args.teachers),
                                           labels_fingerprint(train_labels)))
     print(f"wrote {args.out}")

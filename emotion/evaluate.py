@@ -23,17 +23,9 @@ from emotion.classifier import EmotionClassifier
 from emotion.data import load_raw_split
 from emotion.labels import EMOTIONS
 from emotion.lineage import model_lineage, read_history
-from emotion.metrics import classification_report
+from emotion.metrics import accuracy, classification_report
 from emotion.pipeline import FramePipeline
 from emotion.roundtrip import round_trip
-
-BATCH = 256
-
-
-def predict_split(classifier: EmotionClassifier, images: np.ndarray) -> np.ndarray:
-    """Probabilities for a whole split, in batches (the interpreter keeps one batch size allocated)."""
-    return np.concatenate([classifier.predict_proba(images[i : i + BATCH]) for i in range(0, len(images), BATCH)])
-
 
 def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:
     """Row-normalised confusion matrix (recall on the diagonal) with counts, as a PNG."""
@@ -95,10 +87,10 @@ def evaluate(model_path: Path, data_path: Path, out_dir: Path, round_trip_faces:
     served = EmotionClassifier.load(model_path, flip_tta=True)
     plain = EmotionClassifier.load(model_path, flip_tta=False)
     result: dict = {"model": {}, "evaluated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    for split, usage in (("private", 2), ("public", 1)):
-        images, labels = load_raw_split(data_path, usage)
-        report = classification_report(labels, predict_split(served, images))
-        report["accuracy_without_tta"] = round(float(np.mean(np.argmax(predict_split(plain, images), 1) == labels)), 4)
+    for split in ("private", "public"):
+        images, labels = load_raw_split(data_path, split)
+        report = classification_report(labels, served.predict_proba_batched(images))
+        report["accuracy_without_tta"] = round(accuracy(labels, plain.predict_proba_batched(images)), 4)
         result[split] = report
         if split == "public":
             count = len(images) if round_trip_faces is None else min(round_trip_faces, len(images))

@@ -7,6 +7,11 @@ import numpy as np
 from emotion.labels import EMOTIONS, NUM_CLASSES
 
 
+def accuracy(labels: np.ndarray, probs: np.ndarray) -> float:
+    """Share of rows whose most probable class is the label."""
+    return float(np.mean(np.argmax(probs, axis=1) == labels))
+
+
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Counts ``[true, predicted]`` as an int (7, 7) array in ``EMOTIONS`` order."""
     matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)

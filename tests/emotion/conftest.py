@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import config  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
+from emotion.data import load_raw_split  # noqa: E402
 from emotion.pipeline import FramePipeline  # noqa: E402
 
 
@@ -33,9 +34,7 @@ def no_face_images() -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def public_test() -> tuple[np.ndarray, np.ndarray]:
     """Raw PublicTest faces and labels (the selection split; PrivateTest stays unseen by tests too)."""
-    with np.load(config.FER2013_PATH) as data:
-        mask = data["usage"] == 1
-        return data["images"][mask], data["labels"][mask].astype(int)
+    return load_raw_split(config.FER2013_PATH, "public")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import config
-from emotion.data import SPLITS, load_raw_split
+from emotion.data import load_raw_split
 from emotion.distill import (
     SoftLabels,
     labels_fingerprint,
@@ -98,7 +98,7 @@ def test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading(tmp_pat
 
 
 def test_student_trains_on_soft_labels_and_records_them(tmp_path: Path) -> None:
-    _, labels = load_raw_split(config.FER2013_PATH, SPLITS["train"])
+    _, labels = load_raw_split(config.FER2013_PATH, "train")
     soft = np.full((len(labels), 7), 1 / 7, np.float32)
     good, bad = tmp_path / "soft.npz", tmp_path / "other.npz"
     save_soft_labels(good, SoftLabels(soft, ("t.tflite",), labels_fingerprint(labels)))
