@@ -112,7 +112,8 @@ def _moods_file(name: str) -> str | None:
 
 # ../shared beside the project root holds FER2013 and the raw catalogue sources (not shipped with the app).
 SHARED_DIR: Path = Path(os.environ.get("MOODTUNE_SHARED_DIR", ROOT.parent / "shared"))
-FER2013_PATH: Path = Path(os.environ.get("MOODTUNE_FER2013", SHARED_DIR / "data" / "fer2013.npz"))
+# the original FER2013 pixels with FER+'s annotator votes (the older JPEG copy: data/fer2013.npz)
+FER2013_PATH: Path = Path(os.environ.get("MOODTUNE_FER2013", SHARED_DIR / "data" / "fer2013_ferplus.npz"))
 TEST_FACES_DIR: Path = SHARED_DIR / "testdata" / "faces"
 
 # --- emotion engine -------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ YUNET_PATH: Path = MODELS_DIR / "face_detection_yunet.onnx"
 KERAS_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.keras"
 TFLITE_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.tflite"
 METRICS_PATH: Path = MODELS_DIR / "metrics.json"
-# where the face square lies relative to the detector box: written by `python -m emotion.calibrate`
+# where the face square lies relative to the detector box: written by `python -m emotion.training.calibrate`
 CROP_GEOMETRY_PATH: Path = MODELS_DIR / "crop_geometry.json"
 HISTORY_PATH: Path = MODELS_DIR / "history.csv"
 CHECKPOINT_DIR: Path = Path(os.environ.get("MOODTUNE_CHECKPOINT_DIR", ROOT / "checkpoints"))

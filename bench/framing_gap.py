@@ -1,6 +1,6 @@
 """Where the round trip loses accuracy: ``python bench/framing_gap.py [--faces N]``.
 
-Each PublicTest face is composed into a 640x480 scene exactly as ``python -m emotion.evaluate``'s round
+Each PublicTest face is composed into a 640x480 scene exactly as ``python -m emotion.training.evaluate``'s round
 trip does, and classified three ways on the faces YuNet finds:
 
 - **direct**: the 48x48 FER2013 face itself;
@@ -29,10 +29,10 @@ import config  # noqa: E402
 from bench._timing import add_output_options, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
 from emotion.detector import YuNetDetector, crop_face, served_framing  # noqa: E402
-from emotion.data import load_raw_split  # noqa: E402
+from emotion.training.data import load_raw_split  # noqa: E402
 from emotion.geometry import serving_geometry  # noqa: E402
 from emotion.preprocess import FACE_SIZE  # noqa: E402
-from emotion.synthetic import compose_scene  # noqa: E402
+from emotion.training.synthetic import compose_scene  # noqa: E402
 
 ZOOM_BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.9), (0.9, 1.0), (1.0, 1.1), (1.1, 9.0))
 

@@ -25,9 +25,9 @@ import numpy as np  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, per_item, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
-from emotion.data import load_raw_split  # noqa: E402
+from emotion.training.data import load_raw_split  # noqa: E402
 from emotion.pipeline import FramePipeline, draw_readings  # noqa: E402
-from emotion.synthetic import photo_frame, place_faces  # noqa: E402
+from emotion.training.synthetic import photo_frame, place_faces  # noqa: E402
 
 SEED_CSV_BY_INDEX = ["angry", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"]
 

@@ -2,7 +2,7 @@
 
 Both through ``EmotionClassifier.predict_proba`` (flip TTA, as served), one thread, after warm-up, timed
 in alternating rounds so that both see the same machine load. Make the int8 model first with
-``python -m emotion.export --int8``. Prints the table; ``--write`` records it in
+``python -m emotion.training.export --int8``. Prints the table; ``--write`` records it in
 ``bench/quantization.json``.
 """
 
@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, single_thread, time_calls, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
-from emotion.data import load_raw_split  # noqa: E402
-from emotion.metrics import classification_report  # noqa: E402
+from emotion.training.data import load_raw_split  # noqa: E402
+from emotion.training.metrics import classification_report  # noqa: E402
 
 ROUNDS = 5
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     add_output_options(parser, "quantization")
     args = parser.parse_args(argv)
     if not args.int8.exists():
-        print(f"no int8 model at {args.int8}: run python -m emotion.export --int8 first", file=sys.stderr)
+        print(f"no int8 model at {args.int8}: run python -m emotion.training.export --int8 first", file=sys.stderr)
         return 2
     single_thread()
     images, labels = load_raw_split(config.FER2013_PATH, "private")

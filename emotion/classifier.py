@@ -23,7 +23,8 @@ class EmotionClassifier:
     def __init__(self, model_path: Path = config.TFLITE_MODEL_PATH, flip_tta: bool = True,
                  num_threads: int = 1) -> None:
         if not Path(model_path).exists():
-            raise FileNotFoundError(f"emotion model not found at {model_path}; train it with python -m emotion.train")
+            raise FileNotFoundError(
+                f"emotion model not found at {model_path}; train it with python -m emotion.training.train")
         self.model_path = Path(model_path)
         self.flip_tta = flip_tta
         self._interpreter = Interpreter(model_path=str(model_path), num_threads=num_threads)

@@ -141,7 +141,7 @@ def crop_face(gray: np.ndarray, detection: Detection, geometry: CropGeometry | N
     """Cut a square 48x48 face from a grayscale frame, framed like a FER2013 image.
 
     Where the square lies relative to the detector box comes from the calibrated ``geometry`` (default:
-    ``models/crop_geometry.json``, measured by ``python -m emotion.calibrate``). When the geometry says
+    ``models/crop_geometry.json``, measured by ``python -m emotion.training.calibrate``). When the geometry says
     so and eye landmarks are known, the crop is rotated so the eyes are level, as FER2013 faces are.
     Parts outside the frame are filled by edge replication. Contrast normalisation happens in the
     classifier.

@@ -1,6 +1,6 @@
 """Crop geometry: where, relative to the detector's box, the FER2013-like face square lies.
 
-The numbers come from ``python -m emotion.calibrate`` (the serving detector run over FER2013 training
+The numbers come from ``python -m emotion.training.calibrate`` (the serving detector run over FER2013 training
 faces) and live in one committed file, ``models/crop_geometry.json``. ``crop_face`` serves with the
 medians; training augments with the spread, so the network is robust to where the box falls.
 """
@@ -149,7 +149,7 @@ def framing_tables(geometry: CropGeometry) -> FramingTables:
     """
     if not (geometry.scale_spread and geometry.offset_x_spread and geometry.offset_y_spread
             and geometry.roll_deg_spread):
-        raise ValueError("the crop geometry has no measured spread: run python -m emotion.calibrate")
+        raise ValueError("the crop geometry has no measured spread: run python -m emotion.training.calibrate")
     return FramingTables(
         zoom=quantile_table(geometry.scale_spread, 0.0, geometry.scale),
         # Horizontal: faces are mirrored at random, so the shift is symmetric around the served centre.

@@ -49,6 +49,12 @@ def as_bgr(frame: np.ndarray) -> np.ndarray:
     raise ValueError(f"frame must have 1, 3 or 4 channels, got {channels}")
 
 
+def check_probabilities(probs: np.ndarray) -> None:
+    """Raise ``ValueError`` when the model gave non-finite probabilities (a broken or half-written model file)."""
+    if not np.all(np.isfinite(probs)):
+        raise ValueError("The emotion model returned invalid numbers (NaN): the model file may be damaged.")
+
+
 class FramePipeline:
     """Detect faces, classify each one in a single batch, largest face first. Safe to share."""
 
@@ -68,6 +74,7 @@ class FramePipeline:
         gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
         faces = np.stack([crop_face(gray, d) for d in detections])
         probs = self.classifier.predict_proba(faces)
+        check_probabilities(probs)
         return [
             FaceReading(d.box, p, EMOTIONS[int(np.argmax(p))], float(np.max(p)))
             for d, p in zip(detections, probs)

@@ -61,7 +61,7 @@ with st.container(key="card-metrics"):
     if metrics_problem:
         st.error(metrics_problem, icon=":material/error:")
     elif metrics is None:
-        st.info("Not measured yet: run `python -m emotion.evaluate` to write models/metrics.json.",
+        st.info("Not measured yet: run `python -m emotion.training.evaluate` to write models/metrics.json.",
                 icon=":material/hourglass_empty:")
     else:
         private, public = split_report(metrics, "private"), split_report(metrics, "public")

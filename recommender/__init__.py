@@ -9,7 +9,7 @@ Modules (the app imports from these directly; nothing here imports Streamlit):
 * ``playlists`` – emotion playlists: list/add/remove, ``parse_playlist_id()``.
 * ``catalog`` – the bundled catalogue; ``search_tracks()`` / ``count_tracks()`` for browsing.
 * ``spotify`` – credentials and the spotipy client (timeouts, capped 429 handling, 5xx backoff).
-* ``sync`` – ``sync_all()`` / ``last_sync_runs()``; ``python -m recommender.sync``.
+* ``sync`` – ``sync_all()`` / ``last_sync_runs()``; ``python -m recommender.cli``.
 * ``scheduler`` – ``start_scheduler()`` / ``run_if_due()``: the weekly sync with a lease row.
 * ``authorize`` – ``python -m recommender.authorize``: one-time login that prints the refresh token.
 * ``models`` – the values that travel: ``Track``, ``SeedSong``, ``Playlist``, ``Recommendation``.

@@ -1,4 +1,4 @@
-"""``python -m recommender.sync``: sync the emotion playlists from the command line (or cron).
+"""``python -m recommender.cli``: sync the emotion playlists from the command line (or cron).
 
 Exit codes: 0 success (or not due with ``--if-due``), 1 the sync failed, 2 no Spotify credentials,
 3 partial (some playlists refused, failed or deferred), 4 the database is unavailable.
@@ -28,7 +28,7 @@ def _exit_code(report: SyncReport) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m recommender.sync",
+        prog="python -m recommender.cli",
         description="Refresh Moodtune's emotion playlists from Spotify into the music database.",
         epilog="Credentials: SPOTIPY_CLIENT_ID, SPOTIPY_CLIENT_SECRET, MOODTUNE_SPOTIFY_REFRESH_TOKEN "
         "(environment or .streamlit/secrets.toml). Exit codes: 0 ok, 1 failed, 2 no credentials, "
@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def sync_main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m recommender.sync``; returns the exit code."""
-    config.exit_on_settings_problems("python -m recommender.sync")
+    """Entry point of ``python -m recommender.cli``; returns the exit code."""
+    config.exit_on_settings_problems("python -m recommender.cli")
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     try:
@@ -85,3 +85,7 @@ def sync_main(argv: list[str] | None = None) -> int:
         return EXIT_DATABASE
     print(report.message)
     return _exit_code(report)
+
+
+if __name__ == "__main__":
+    raise SystemExit(sync_main())

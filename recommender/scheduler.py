@@ -9,7 +9,7 @@ share a database exactly one of them syncs; a crashed holder's lease expires aft
 
 Without a long-running server, use cron instead (daily is fine: ``--if-due`` applies the same rule)::
 
-    17 4 * * * cd /path/to/moodtune && python -m recommender.sync --if-due --quiet >> sync.log 2>&1
+    17 4 * * * cd /path/to/moodtune && python -m recommender.cli --if-due --quiet >> sync.log 2>&1
 """
 
 from __future__ import annotations

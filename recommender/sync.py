@@ -10,7 +10,7 @@ recorded in ``sync_runs`` (see ``last_sync_runs``).
 Audio features are not requested: the Web API no longer gives them to new apps. Tracks the bundled
 catalogue knows keep their features; new ones are placed by their playlist's emotion.
 
-Command line: ``python -m recommender.sync`` (``--help`` for options; exit codes in ``recommender.cli``).
+Command line: ``python -m recommender.cli`` (``--help`` for options; exit codes in ``recommender.cli``).
 """
 
 from __future__ import annotations
@@ -420,9 +420,3 @@ def last_sync_runs(engine: Engine, limit: int = 10) -> list[SyncRun]:
             )
             for r in rows
         ]
-
-
-if __name__ == "__main__":
-    from recommender.cli import sync_main
-
-    raise SystemExit(sync_main())

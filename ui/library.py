@@ -180,7 +180,7 @@ def show_connect_spotify() -> None:
             "Since 2026, Spotify lets a new app read only playlists its user owns or collaborates on. To sync "
             "your own playlists, run `python -m recommender.authorize` once (it prints "
             "`MOODTUNE_SPOTIFY_REFRESH_TOKEN`, which goes beside the two keys). The same keys work as "
-            "environment variables. `python -m recommender.sync` syncs from the command line or cron "
+            "environment variables. `python -m recommender.cli` syncs from the command line or cron "
             "(`--if-due --quiet` for a daily job); `--history 5` lists past syncs."
         )
 

@@ -32,7 +32,6 @@ from emotion.labels import EMOTIONS
 from emotion.pipeline import FaceReading, FramePipeline, draw_readings
 from emotion.smoothing import EmotionSmoother
 from recommender.pacing import MusicPacer, MusicState
-from ui.snapshot import check_readings
 
 # Streamlit's logger setup: these lines reach the server log at its default level (info), with timestamps
 log = get_logger(__name__)
@@ -148,7 +147,6 @@ class LiveSession:
                                                                                   interpolation=cv2.INTER_AREA)
         try:
             readings = pipeline.process(image)
-            check_readings(readings)
             with self._lock:
                 shown = self._record(readings, now)
             return draw_readings(small, _scaled(shown, size[0] / image.shape[1]))

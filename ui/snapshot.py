@@ -41,12 +41,6 @@ class SnapshotResult:
         return None
 
 
-def check_readings(readings: list[FaceReading]) -> None:
-    """Raise ``ValueError`` when the model gave non-finite probabilities (a broken or half-written model file)."""
-    if any(not np.all(np.isfinite(r.probs)) for r in readings):
-        raise ValueError("The emotion model returned invalid numbers (NaN): the model file may be damaged.")
-
-
 def analyse_photo(pipeline: FramePipeline, data: bytes, max_mb: float) -> SnapshotResult:
     """Check, decode and read every face in ``data``; ``ValueError`` with a sentence for the user otherwise.
 
@@ -55,8 +49,7 @@ def analyse_photo(pipeline: FramePipeline, data: bytes, max_mb: float) -> Snapsh
     """
     check_file_size(len(data), max_mb)
     image = decode_image(data)
-    readings = pipeline.process(image)
-    check_readings(readings)
+    readings = pipeline.process(image)  # raises ValueError on a damaged model's NaN output
     return SnapshotResult(draw_readings(image, readings), readings)
 
 

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import config  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
-from emotion.data import load_raw_split  # noqa: E402
+from emotion.training.data import load_raw_split  # noqa: E402
 from emotion.pipeline import FramePipeline  # noqa: E402
 
 

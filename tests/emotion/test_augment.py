@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import numpy as np, tensorflow as tf
-from emotion.augment import WebcamConditions, augment_batch, normalize_faces_tf, reframe
+from emotion.training.augment import WebcamConditions, augment_batch, normalize_faces_tf, reframe
 from emotion.geometry import FramingTables, framing_tables, serving_geometry
 from emotion.preprocess import normalize_faces
 

@@ -1,4 +1,4 @@
-"""Soft labels from an ensemble (emotion.distill) and training a student on them (emotion.train)."""
+"""Soft labels from an ensemble (emotion.training.distill) and training a student on them (emotion.training.train)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import config
-from emotion.data import load_raw_split
-from emotion.distill import (
+from emotion.training.data import load_raw_split
+from emotion.training.distill import (
     SoftLabels,
     labels_fingerprint,
     load_soft_labels,
@@ -56,7 +56,7 @@ def test_soft_labels_made_for_other_labels_are_refused(tmp_path: Path) -> None:
     assert loaded.teachers == ("a.tflite", "b.tflite") and np.allclose(loaded.probs, probs)
     with pytest.raises(ValueError, match="another training split"):
         load_soft_labels(path, np.array([0, 1, 2, 4]))
-    with pytest.raises(FileNotFoundError, match="emotion.distill"):
+    with pytest.raises(FileNotFoundError, match="emotion.training.distill"):
         load_soft_labels(tmp_path / "missing.npz", labels)
 
 
@@ -74,7 +74,7 @@ def test_teacher_reads_faces_better_with_shifts_than_a_random_guess(public_test)
 
 def test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading(tmp_path: Path) -> None:
     out = tmp_path / "soft.npz"
-    cmd = [sys.executable, "-m", "emotion.distill", "--teachers", str(config.TFLITE_MODEL_PATH),
+    cmd = [sys.executable, "-m", "emotion.training.distill", "--teachers", str(config.TFLITE_MODEL_PATH),
            "--out", str(out), "--limit", "64", "--cache-dir", str(tmp_path / "teacher_cache")]
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
@@ -105,11 +105,11 @@ def test_student_trains_on_soft_labels_and_records_them(tmp_path: Path) -> None:
     save_soft_labels(bad, SoftLabels(soft[:-1], ("t.tflite",), labels_fingerprint(labels[:-1])))
     dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
 
-    refused = subprocess.run([sys.executable, "-m", "emotion.train", "--smoke", "--soft-labels", str(bad), *dirs],
+    refused = subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", "--soft-labels", str(bad), *dirs],
                              cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert refused.returncode == 2 and "another training split" in refused.stderr
 
-    done = subprocess.run([sys.executable, "-m", "emotion.train", "--smoke", "--epochs", "1", "--soft-labels",
+    done = subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", "--epochs", "1", "--soft-labels",
                            str(good), "--distill-weight", "0.6", *dirs],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

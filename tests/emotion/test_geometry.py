@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import config
-from emotion.calibrate import face_in_frame, measure
+from emotion.training.calibrate import face_in_frame, measure
 from emotion.detector import YuNetDetector, crop_face
 from emotion.geometry import CropGeometry, SizePoint, framing_tables, read_geometry, serving_geometry
 from emotion.preprocess import normalize_faces
@@ -109,7 +109,7 @@ def test_calibrated_crop_reproduces_the_fer2013_face(public_test) -> None:
 
 
 def test_calibrate_command_writes_the_geometry_file(tmp_path: Path) -> None:
-    from emotion.calibrate import main
+    from emotion.training.calibrate import main
 
     out = tmp_path / "geometry.json"
     assert main(["--count", "40", "--out", str(out)]) == 0
@@ -120,7 +120,7 @@ def test_calibrate_command_writes_the_geometry_file(tmp_path: Path) -> None:
 
 
 def test_calibrate_command_refuses_impossible_face_sizes(capsys) -> None:
-    from emotion.calibrate import main
+    from emotion.training.calibrate import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--sides", "300,100"])

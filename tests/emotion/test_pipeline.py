@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from emotion.pipeline import FramePipeline, as_bgr, decode_image, draw_readings
-from emotion.synthetic import photo_frame, place_faces
+from emotion.training.synthetic import photo_frame, place_faces
 
 
 def test_astronaut_reads_happy_through_the_whole_pipeline(pipeline: FramePipeline, astronaut) -> None:

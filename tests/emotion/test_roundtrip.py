@@ -8,8 +8,8 @@ import pytest
 from emotion.classifier import EmotionClassifier
 from emotion.detector import YuNetDetector
 from emotion.pipeline import FramePipeline
-from emotion.roundtrip import round_trip
-from emotion.synthetic import compose_scene
+from emotion.training.roundtrip import round_trip
+from emotion.training.synthetic import compose_scene
 
 
 def test_composed_scene_puts_one_findable_face_at_the_returned_centre(public_test) -> None:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_train(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emotion.train", "--smoke", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -44,8 +44,8 @@ import sys
 import keras
 import numpy as np
 from emotion.classifier import EmotionClassifier
-from emotion.export import export_tflite
-from emotion.model import build_model
+from emotion.training.export import export_tflite
+from emotion.training.model import build_model
 from emotion.preprocess import normalize_faces
 
 model = build_model(widths=(8, 8, 16, 16), dense_units=16)
@@ -76,7 +76,7 @@ def test_exported_tflite_matches_keras(tmp_path: Path) -> None:
 
 def test_each_new_run_draws_its_own_seed_unless_told() -> None:
     """A fixed seed made every warm-started run replay the same shuffles and augmented faces."""
-    code = ("from emotion.train import run_seed; "
+    code = ("from emotion.training.train import run_seed; "
             "print(run_seed('20261125-210428', None), run_seed('20261125-214023', None), "
             "run_seed('20261125-210428', None), run_seed('20261125-210428', 7))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

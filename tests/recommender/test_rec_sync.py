@@ -325,7 +325,7 @@ def _run_module(module: str, args: list[str], extra_env: dict[str, str], stdin: 
 
 
 def _cli(args: list[str], db_url: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return _run_module("recommender.sync", ["--db", db_url, *args], extra_env)
+    return _run_module("recommender.cli", ["--db", db_url, *args], extra_env)
 
 
 def _fake_env(fake_spotify: FakeSpotify) -> dict[str, str]:

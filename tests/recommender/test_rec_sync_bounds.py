@@ -161,7 +161,7 @@ def test_sync_now_respects_a_running_sync(engine, fake_spotify, own_playlists):
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "recommender.sync", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "recommender.cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), **env})
 
 

@@ -1,4 +1,4 @@
-"""Train the emotion CNN on FER2013: ``python -m emotion.train [--resume]``.
+"""Train the emotion CNN on FER2013: ``python -m emotion.training.train [--resume]``.
 
 Trains on the Training split, selects on PublicTest and never reads PrivateTest. Every epoch writes a
 checkpoint (weights, optimizer state, epoch, best PublicTest so far) to a git-ignored folder, so
@@ -30,12 +30,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import config  # noqa: E402
-from emotion.augment import WebcamConditions, augment_batch  # noqa: E402
-from emotion.data import FaceSet, load_split  # noqa: E402
-from emotion.distill import load_soft_labels, training_targets  # noqa: E402
+from emotion.training.augment import WebcamConditions, augment_batch  # noqa: E402
+from emotion.training.data import FaceSet, load_split, load_votes  # noqa: E402
+from emotion.training.ferplus import VoteRecipe, vote_targets  # noqa: E402
+from emotion.training.distill import load_soft_labels, training_targets  # noqa: E402
 from emotion.geometry import framing_tables, read_geometry  # noqa: E402
 from emotion.labels import NUM_CLASSES  # noqa: E402
-from emotion.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
+from emotion.training.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
 
 CHECKPOINT_NAME = "last.keras"
 STATE_NAME = "state.json"
@@ -58,16 +59,20 @@ class TrainConfig:
     convs_per_block: list[int] = field(default_factory=lambda: list(DEFAULT_CONVS))
     dense_units: int = 256
     dropout: float = 0.4
-    # Framing augmentation is drawn from the measured crop geometry (emotion.augment); this names the file.
+    # Framing augmentation is drawn from the measured crop geometry (emotion.training.augment); this names the file.
     geometry_file: str = "models/crop_geometry.json"
     # The runs whose weights this one grew from, oldest first, ending with this run (emotion.lineage).
     lineage: list[str] = field(default_factory=list)
     gamma_range: tuple[float, float] = (0.7, 1.45)
     # Share of zoomed-out faces whose surroundings come from a random backdrop instead of a mirror.
     backdrop_p: float = 0.5
-    # Distillation (emotion.distill): the ensemble's soft labels, and their share of each target.
+    # Distillation (emotion.training.distill): the ensemble's soft labels, and their share of each target.
     soft_labels: str = ""
     distill_weight: float = 0.0
+    # FER+ votes (emotion.training.ferplus): the largest share of a target they may take (0 = unused), and
+    # how strongly a face's weight follows its annotators' agreement with its FER2013 label.
+    vote_blend: float = 0.0
+    vote_agreement_weight: float = 0.0
     seed: int = 1234
     # bfloat16 halves epoch time only on CPUs with AVX-512 BF16; elsewhere it is ~10x slower.
     mixed_precision: bool = False
@@ -133,13 +138,13 @@ def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.n
                  targets: np.ndarray | None = None):
     """A batched ``tf.data`` pipeline of (image, target[, sample weight]) with on-the-fly augmentation.
 
-    ``targets`` are per-face distributions (default: one-hot labels).
+    ``targets`` are per-face distributions (default: one-hot labels); ``weights`` one per face.
     """
     images = faces.images[..., None]
     onehot = training_targets(faces.labels, None, 0.0) if targets is None else targets
     tensors: tuple = (images, onehot)
     if weights is not None:
-        tensors = (images, onehot, weights[faces.labels])
+        tensors = (images, onehot, weights.astype(np.float32))
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if training:
         ds = ds.shuffle(len(faces), reshuffle_each_iteration=True)  # seeded by the global seed
@@ -252,7 +257,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 def save_serving_model(model: keras.Model, cfg: TrainConfig, models_dir: Path) -> None:
     """Write the best weights as a float32 Keras model (no optimizer: small) plus the TFLite export."""
-    from emotion.export import export_tflite
+    from emotion.training.export import export_tflite
 
     serving = build_float32_model(cfg)
     serving.set_weights(model.get_weights())
@@ -290,10 +295,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--class-weight-power", type=float, default=defaults.class_weight_power,
                    help="0 = plain loss, 1 = fully class-balanced")
     p.add_argument("--soft-labels", type=Path, default=None,
-                   help="distil: the teachers' soft labels from python -m emotion.distill")
+                   help="distil: the teachers' soft labels from python -m emotion.training.distill")
     p.add_argument("--distill-weight", type=float, default=0.7,
                    help="with --soft-labels: the soft label's share of each target (rest: the true label)")
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    p.add_argument("--vote-blend", type=float, default=defaults.vote_blend,
+                   help="FER+ votes: their largest share of a target (shrunk for the classes FER+ makes rare); "
+                        "0 = FER2013 labels only")
+    p.add_argument("--vote-agreement-weight", type=float, default=defaults.vote_agreement_weight,
+                   help="FER+ votes: 0..1, how strongly a face's weight follows its annotators' agreement")
     p.add_argument("--parent-lineage", type=str, default="",
                    help="with --init-weights from a file outside models/: its runs, oldest first, comma-separated")
     p.add_argument("--replace", action="store_true",
@@ -310,7 +320,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    config.exit_on_settings_problems("emotion.train")
+    config.exit_on_settings_problems("emotion.training.train")
     args.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     args.models_dir.mkdir(parents=True, exist_ok=True)
     state = _read_state(args.checkpoint_dir / STATE_NAME) if args.resume else None
@@ -331,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             label_smoothing=args.label_smoothing,
             soft_labels=str(args.soft_labels) if args.soft_labels else "",
             distill_weight=args.distill_weight if args.soft_labels else 0.0,
+            vote_blend=args.vote_blend,
+            vote_agreement_weight=args.vote_agreement_weight,
             mixed_precision=args.mixed_precision,
         )
     # A resumed run must not replay the shuffles and augmentations of its first epochs.
@@ -356,7 +368,23 @@ def main(argv: list[str] | None = None) -> int:
         cfg.epochs = min(cfg.epochs, 2)
     weights = class_weights(train.labels, cfg.class_weight_power)
     targets = training_targets(train.labels, soft, cfg.distill_weight)
-    train_ds = make_dataset(train, cfg, training=True, weights=weights, targets=targets)
+    sample_weights = weights[train.labels]
+    votes = load_votes(args.data, "train") if (cfg.vote_blend > 0 or cfg.vote_agreement_weight > 0) else None
+    if votes is not None:
+        if args.smoke:
+            votes = votes[keep]
+        voted = vote_targets(train.labels, votes, weights, VoteRecipe(cfg.vote_blend, cfg.vote_agreement_weight))
+        dropped = int((~voted.keep).sum())
+        train = FaceSet(train.images[voted.keep], train.labels[voted.keep])
+        # the votes take their share of what remains after distillation's, if both are used
+        targets = (targets[voted.keep] + voted.targets - np.eye(NUM_CLASSES, dtype=np.float32)[train.labels])
+        sample_weights = voted.sample_weights
+        print(f"FER+ votes: {dropped} faces dropped as not a face; blend per class "
+              f"{np.round(voted.blend_shares, 3).tolist()}", flush=True)
+    elif cfg.vote_blend > 0 or cfg.vote_agreement_weight > 0:
+        print(f"cannot use FER+ votes: {args.data} has none (use fer2013_ferplus.npz)", file=sys.stderr)
+        return 2
+    train_ds = make_dataset(train, cfg, training=True, weights=sample_weights, targets=targets)
     public_ds = make_dataset(public, cfg, training=False)
     steps = len(train) // cfg.batch_size
 

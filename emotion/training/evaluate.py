@@ -1,8 +1,8 @@
-"""Evaluate the served model on FER2013: ``python -m emotion.evaluate``.
+"""Evaluate the served model on FER2013: ``python -m emotion.training.evaluate``.
 
 Runs exactly what the app serves — ``EmotionClassifier.predict_proba`` on the exported TFLite model,
 flip test-time augmentation included — over PrivateTest (the reported figure; never used to choose a
-model) and PublicTest (the selection split), then the round trip (``emotion.roundtrip``): PublicTest
+model) and PublicTest (the selection split), then the round trip (``emotion.training.roundtrip``): PublicTest
 faces placed into webcam-like frames and read back through ``FramePipeline``, beside the direct-crop
 accuracy on the same faces. Writes ``models/metrics.json``, the confusion matrix PNG and the learning
 curve PNG drawn from ``models/history.csv``.
@@ -20,12 +20,12 @@ import numpy as np
 
 import config
 from emotion.classifier import EmotionClassifier
-from emotion.data import load_raw_split
+from emotion.training.data import load_raw_split
 from emotion.labels import EMOTIONS
 from emotion.lineage import model_lineage, read_history
-from emotion.metrics import accuracy, classification_report
+from emotion.training.metrics import accuracy, classification_report
 from emotion.pipeline import FramePipeline
-from emotion.roundtrip import round_trip
+from emotion.training.roundtrip import round_trip
 
 def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:
     """Row-normalised confusion matrix (recall on the diagonal) with counts, as a PNG."""
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", type=Path, default=config.MODELS_DIR)
     p.add_argument("--round-trip-faces", type=int, default=None, help="PublicTest faces for the round trip (all)")
     args = p.parse_args(argv)
-    config.exit_on_settings_problems("emotion.evaluate")
+    config.exit_on_settings_problems("emotion.training.evaluate")
     result = evaluate(args.model, args.data, args.out_dir, args.round_trip_faces)
     for split in ("private", "public"):
         r = result[split]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emotion.classifier import EmotionClassifier
-from emotion.metrics import classification_report
+from emotion.training.metrics import classification_report
 from emotion.pipeline import FramePipeline
-from emotion.synthetic import compose_scene
+from emotion.training.synthetic import compose_scene
 
 
 # Face sizes in the composed 640x480 scenes (110-300 px): far, middle and near.

@@ -1,8 +1,8 @@
-"""Soft labels from an ensemble of trained models: ``python -m emotion.distill --teachers a.tflite b.tflite``.
+"""Soft labels from an ensemble of trained models: ``python -m emotion.training.distill --teachers a.tflite b.tflite``.
 
 Models trained from different seeds make different mistakes, so their averaged probabilities beat each
 one alone; serving several would cost several times the time per face. Instead their averaged
-probabilities on the training faces become soft targets for one student (``python -m emotion.train
+probabilities on the training faces become soft targets for one student (``python -m emotion.training.train
 --soft-labels ...``). Each teacher reads every face with flips and small shifts — test-time
 augmentation we cannot afford when serving, but can afford once, offline, for the targets.
 
@@ -23,9 +23,9 @@ import numpy as np
 
 import config
 from emotion.classifier import EmotionClassifier
-from emotion.data import load_raw_split
+from emotion.training.data import load_raw_split
 from emotion.labels import NUM_CLASSES
-from emotion.metrics import accuracy
+from emotion.training.metrics import accuracy
 
 # Pixel offsets read by each teacher (each also mirrored by the classifier's flip TTA). One pixel in
 # each direction: +0.7 points on PublicTest for the served model, against +0.6 for two pixels.
@@ -100,13 +100,13 @@ def save_soft_labels(path: Path, soft: SoftLabels) -> None:
 def load_soft_labels(path: Path, labels: np.ndarray) -> SoftLabels:
     """Read soft labels and check they were made for exactly these training labels."""
     if not Path(path).exists():
-        raise FileNotFoundError(f"soft labels not found at {path}; make them with python -m emotion.distill")
+        raise FileNotFoundError(f"soft labels not found at {path}; make them with python -m emotion.training.distill")
     with np.load(path) as data:
         soft = SoftLabels(data["probs"].astype(np.float32), tuple(str(t) for t in data["teachers"]),
                           str(data["labels_fingerprint"]))
     if soft.probs.shape != (len(labels), NUM_CLASSES) or soft.labels_fingerprint != labels_fingerprint(labels):
         raise ValueError(f"soft labels in {path} were made for another training split "
-                         f"({soft.probs.shape[0]} faces); make them again with python -m emotion.distill")
+                         f"({soft.probs.shape[0]} faces); make them again with python -m emotion.training.distill")
     return soft
 
 

@@ -1,6 +1,6 @@
 """Export the trained Keras CNN to a TFLite flatbuffer for serving (``ai-edge-litert`` runs it).
 
-``python -m emotion.export [--int8]`` re-exports ``models/emotion_cnn.keras``; ``--int8`` writes a
+``python -m emotion.training.export [--int8]`` re-exports ``models/emotion_cnn.keras``; ``--int8`` writes a
 post-training int8 quantisation (weights and activations, float input/output) calibrated on FER2013
 training faces, for ``bench/quantization.py`` to compare with the float32 model.
 """
@@ -45,7 +45,7 @@ def export_tflite(model: keras.Model, path: Path, representative: np.ndarray | N
 
 def representative_faces(data_path: Path, count: int = 500, seed: int = 0) -> np.ndarray:
     """Random FER2013 *training* faces, normalised as served, for int8 calibration."""
-    from emotion.data import load_split
+    from emotion.training.data import load_split
 
     train = load_split(data_path, "train")
     pick = np.random.default_rng(seed).choice(len(train), size=min(count, len(train)), replace=False)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=config.FER2013_PATH)
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
-    config.exit_on_settings_problems("emotion.export")
+    config.exit_on_settings_problems("emotion.training.export")
     model = keras.models.load_model(args.keras, compile=False)
     out = args.out or (INT8_MODEL_PATH if args.int8 else config.TFLITE_MODEL_PATH)
     size = export_tflite(model, out, representative_faces(args.data) if args.int8 else None)

@@ -1,4 +1,8 @@
-"""Loading FER2013 from the shared compressed array file, split by its own Usage column."""
+"""Loading FER2013 from the shared compressed array file, split by its own Usage column.
+
+The reference file is ``fer2013_ferplus.npz`` (the original lossless pixels and FER+'s annotator votes);
+``fer2013.npz`` (the JPEG copy with a per-image contrast stretch) reads the same way, without votes.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import numpy as np
 
 from emotion.preprocess import normalize_faces
 
-# The ``usage`` codes of ../shared/data/fer2013.npz.
+# The ``usage`` codes of ../shared/data/fer2013*.npz.
 SPLITS: dict[str, int] = {"train": 0, "public": 1, "private": 2}
 
 
@@ -43,3 +47,14 @@ def load_split(path: Path, split: str) -> FaceSet:
     images, labels = load_raw_split(path, split)
     return FaceSet(normalize_faces(images), labels)
 
+
+
+def load_votes(path: Path, split: str) -> np.ndarray | None:
+    """FER+'s annotator votes (N x 10, ``emotion.training.ferplus.VOTE_COLUMNS``) of one split, or ``None``
+    for a file without them (the older ``fer2013.npz``)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    with np.load(path) as data:
+        if "ferplus_votes" not in data.files:
+            return None
+        return data["ferplus_votes"][data["usage"] == SPLITS[split]].astype(np.int64)

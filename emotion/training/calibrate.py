@@ -1,4 +1,4 @@
-"""Measure the crop geometry from data: ``python -m emotion.calibrate``.
+"""Measure the crop geometry from data: ``python -m emotion.training.calibrate``.
 
 Runs the serving detector (YuNet, exactly as the app runs it) over FER2013 *training* faces, each
 upscaled to a webcam-like size (64-440 px in a 640x480 frame) and placed in the frame, and measures
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 import config
-from emotion.data import load_raw_split
+from emotion.training.data import load_raw_split
 from emotion.detector import Detection, YuNetDetector
 from emotion.geometry import CropGeometry, SizePoint, Spread
 
@@ -138,7 +138,7 @@ def calibrate(data_path: Path, count: int, sides: tuple[int, int], seed: int, bi
         roll_deg_spread=spread_of(roll),
         by_size=by_size,
         meta={
-            "command": "python -m emotion.calibrate",
+            "command": "python -m emotion.training.calibrate",
             "detector": "YuNet (models/face_detection_yunet.onnx), detection on a 320-px-wide copy",
             "faces_tried": int(len(pick)),
             "faces_found": found,
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=config.CROP_GEOMETRY_PATH)
     args = p.parse_args(argv)
-    config.exit_on_settings_problems("emotion.calibrate")
+    config.exit_on_settings_problems("emotion.training.calibrate")
     try:
         lo, hi = (int(v) for v in args.sides.split(","))
         if not 24 <= lo <= hi <= min(FRAME_SIZE) - 20:

@@ -1,4 +1,4 @@
-"""The emotion CNN's architecture (Keras 3). Built here, trained by ``emotion.train``."""
+"""The emotion CNN's architecture (Keras 3). Built here, trained by ``emotion.training.train``."""
 
 from __future__ import annotations
 
