@@ -123,6 +123,8 @@ TFLITE_MODEL_PATH: Path = MODELS_DIR / "emotion_cnn.tflite"
 METRICS_PATH: Path = MODELS_DIR / "metrics.json"
 # where the face square lies relative to the detector box: written by `python -m emotion.training.calibrate`
 CROP_GEOMETRY_PATH: Path = MODELS_DIR / "crop_geometry.json"
+# how the served model reads a resting face ("Calibrate to my face"): python -m emotion.training.neutral_reference
+NEUTRAL_REFERENCE_PATH: Path = MODELS_DIR / "neutral_reference.json"
 HISTORY_PATH: Path = MODELS_DIR / "history.csv"
 CHECKPOINT_DIR: Path = Path(os.environ.get("MOODTUNE_CHECKPOINT_DIR", ROOT / "checkpoints"))
 

@@ -20,7 +20,8 @@ import numpy as np
 
 import config
 from emotion.classifier import EmotionClassifier
-from emotion.training.data import load_raw_split
+from emotion.training.data import load_raw_split, load_votes
+from emotion.training.ferplus import majority_labels
 from emotion.labels import EMOTIONS
 from emotion.lineage import model_lineage, read_history
 from emotion.training.metrics import accuracy, classification_report
@@ -82,15 +83,39 @@ def plot_learning_curve(history_path: Path, path: Path, run_id: str | None = Non
     return True
 
 
+def ferplus_agreement(probs: np.ndarray, labels: np.ndarray, votes: np.ndarray) -> dict:
+    """Accuracy against FER+'s majority label (7-way: contempt counted as disgust; faces whose majority is
+    "unknown" or "not a face", or that FER+ did not match, left out), beside FER2013's own labels on the
+    same faces."""
+    majority = majority_labels(votes)
+    has = majority >= 0
+    predicted = np.argmax(probs, axis=1)
+    per_class = {name: round(float(np.mean(predicted[has & (majority == i)] == i)), 4)
+                 for i, name in enumerate(EMOTIONS) if np.any(has & (majority == i))}
+    return {
+        "faces": int(has.sum()),
+        "accuracy": round(float(np.mean(predicted[has] == majority[has])), 4),
+        "fer2013_accuracy_same_faces": round(float(np.mean(predicted[has] == labels[has])), 4),
+        "labels_agree": round(float(np.mean(majority[has] == labels[has])), 4),
+        "recall": per_class,
+        "mapping": "7-way: FER+ contempt counted as disgust; unknown / not-a-face majorities left out",
+    }
+
+
 def evaluate(model_path: Path, data_path: Path, out_dir: Path, round_trip_faces: int | None = None) -> dict:
     """Compute the metrics of the TFLite model at ``model_path`` and write them under ``out_dir``."""
     served = EmotionClassifier.load(model_path, flip_tta=True)
     plain = EmotionClassifier.load(model_path, flip_tta=False)
-    result: dict = {"model": {}, "evaluated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    result: dict = {"model": {}, "evaluated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "data": data_path.name}
     for split in ("private", "public"):
         images, labels = load_raw_split(data_path, split)
-        report = classification_report(labels, served.predict_proba_batched(images))
+        probs = served.predict_proba_batched(images)
+        report = classification_report(labels, probs)
         report["accuracy_without_tta"] = round(accuracy(labels, plain.predict_proba_batched(images)), 4)
+        votes = load_votes(data_path, split)
+        if votes is not None:
+            report["ferplus"] = ferplus_agreement(probs, labels, votes)
         result[split] = report
         if split == "public":
             count = len(images) if round_trip_faces is None else min(round_trip_faces, len(images))
@@ -134,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         recalls = ", ".join(f"{k} {v['recall']:.2f}" for k, v in r["per_class"].items())
         print(f"{split:8s} accuracy {r['accuracy']:.4f} (no TTA {r['accuracy_without_tta']:.4f}), "
               f"macro F1 {r['macro_f1']:.4f}; recall: {recalls}")
+        if "ferplus" in r:
+            fp = r["ferplus"]
+            print(f"{'':8s} against FER+'s majority ({fp['faces']} faces, {fp['mapping']}): {fp['accuracy']:.4f} "
+                  f"(FER2013 labels on the same faces {fp['fer2013_accuracy_same_faces']:.4f}; the two label "
+                  f"sets agree on {fp['labels_agree']:.1%})")
     rt = result["round_trip"]
     print(f"round trip ({rt['faces']} PublicTest faces in 640x480 scenes, {rt['detected']:.1%} detected): "
           f"pipeline {rt['round_trip_accuracy']:.4f} vs direct crop {rt['direct_accuracy']:.4f} on the same "

@@ -1,0 +1,117 @@
+""""Calibrate to my face": a per-session correction of the model's output from a few seconds of neutral look.
+
+Some faces read as sad or angry at rest. Looking neutral for about three seconds gives the model's
+reading of *this* face at rest; comparing it with how the model reads an average person's neutral face
+(``models/neutral_reference.json``, measured on FER2013's neutral faces by
+``python -m emotion.training.neutral_reference``) gives a per-emotion offset in log-probability, which is
+subtracted from every later reading before it is renormalised. The offset is capped per emotion at the
+spread measured among individual neutral faces, so a calibration never pushes further than real
+people's resting faces differ. It lives only in the session (never stored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emotion.labels import NUM_CLASSES
+
+# Log-probabilities are taken of probabilities floored here (a reading of exactly 0 would be -inf).
+PROB_FLOOR: float = 1e-4
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file (ties a reference to the model it was measured with)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def log_probs(probs: np.ndarray) -> np.ndarray:
+    """Natural log of probabilities floored at ``PROB_FLOOR``."""
+    return np.log(np.maximum(np.asarray(probs, dtype=np.float64), PROB_FLOOR))
+
+
+@dataclass(frozen=True)
+class NeutralReference:
+    """How the served model reads an average neutral face: the mean log-probability per emotion, and per
+    emotion the largest offset a calibration may apply (the spread among individual neutral faces)."""
+
+    mean_log_probs: np.ndarray
+    max_offset: np.ndarray
+    faces: int
+    model_sha256: str
+
+    def as_dict(self) -> dict:
+        return {"mean_log_probs": [round(float(v), 5) for v in self.mean_log_probs],
+                "max_offset": [round(float(v), 5) for v in self.max_offset],
+                "faces": self.faces, "model_sha256": self.model_sha256}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> NeutralReference:
+        mean = np.asarray(raw["mean_log_probs"], dtype=np.float64)
+        cap = np.asarray(raw["max_offset"], dtype=np.float64)
+        if mean.shape != (NUM_CLASSES,) or cap.shape != (NUM_CLASSES,) or not (
+                np.all(np.isfinite(mean)) and np.all(np.isfinite(cap)) and np.all(cap >= 0)):
+            raise ValueError("the neutral reference must hold 7 finite mean log-probabilities and 7 caps >= 0")
+        return cls(mean, cap, int(raw.get("faces", 0)), str(raw.get("model_sha256", "")))
+
+
+def measure_reference(neutral_probs: np.ndarray, model_sha256: str, spread_quantile: float = 0.95
+                      ) -> NeutralReference:
+    """The reference from the model's readings of many individual neutral faces (N x 7).
+
+    The cap per emotion is the ``spread_quantile`` quantile of |face's log-probability - mean|: how far
+    one real resting face differs from the average one.
+    """
+    logs = log_probs(neutral_probs)
+    mean = logs.mean(axis=0)
+    cap = np.quantile(np.abs(logs - mean), spread_quantile, axis=0)
+    return NeutralReference(mean, cap, int(len(logs)), model_sha256)
+
+
+def load_reference(path: Path, model_path: Path | None = None) -> NeutralReference | None:
+    """The reference in ``path``; ``None`` when it is missing, damaged, or was measured on another model."""
+    try:
+        reference = NeutralReference.from_dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if model_path is not None and reference.model_sha256 and reference.model_sha256 != file_sha256(model_path):
+        return None
+    return reference
+
+
+@dataclass(frozen=True)
+class PersonalCalibration:
+    """The per-emotion log-probability offsets of one person's resting face (positive: reads too high)."""
+
+    offsets: np.ndarray
+    readings: int
+
+    def apply(self, probs: np.ndarray) -> np.ndarray:
+        """Corrected probabilities (same shape as ``probs``: one reading or N x 7), renormalised."""
+        corrected = np.exp(log_probs(probs) - self.offsets)
+        return (corrected / corrected.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+class CalibrationError(ValueError):
+    """The calibration could not be made; the message is a sentence for the user."""
+
+
+def calibrate(neutral_readings: np.ndarray, reference: NeutralReference, min_readings: int = 5
+              ) -> PersonalCalibration:
+    """A calibration from the readings (N x 7) of one face looking neutral for a few seconds.
+
+    Raises ``CalibrationError`` when too few readings had a face.
+    """
+    readings = np.asarray(neutral_readings, dtype=np.float64).reshape(-1, NUM_CLASSES) \
+        if np.size(neutral_readings) else np.zeros((0, NUM_CLASSES))
+    readings = readings[np.all(np.isfinite(readings), axis=1)]
+    if len(readings) < min_readings:
+        raise CalibrationError("Not enough of your face was seen to calibrate: look at the camera with a relaxed "
+                               "face for three seconds and try again.")
+    offsets = log_probs(readings).mean(axis=0) - reference.mean_log_probs
+    offsets = np.clip(offsets, -reference.max_offset, reference.max_offset)
+    return PersonalCalibration(offsets, len(readings))

@@ -1,0 +1,92 @@
+"""'Calibrate to my face': a resting face that reads sad or angry is corrected, and nothing else moves much."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import config
+from emotion.calibration import (CalibrationError, NeutralReference, calibrate, file_sha256, load_reference,
+                                 measure_reference)
+from emotion.labels import EMOTIONS, NUM_CLASSES, label_index
+
+
+def _dist(**shares: float) -> np.ndarray:
+    """A distribution with the named shares and the rest spread evenly over the other emotions."""
+    p = np.zeros(NUM_CLASSES)
+    for name, share in shares.items():
+        p[label_index(name)] = share
+    rest = [i for i in range(NUM_CLASSES) if p[i] == 0]
+    p[rest] = (1.0 - p.sum()) / len(rest)
+    return p
+
+
+@pytest.fixture
+def reference() -> NeutralReference:
+    rng = np.random.default_rng(0)
+    # many resting faces that read mostly neutral, with person-to-person spread
+    faces = np.array([_dist(neutral=0.7, sad=0.1) for _ in range(400)])
+    faces = faces * np.exp(rng.normal(0, 0.4, faces.shape))
+    return measure_reference(faces / faces.sum(axis=1, keepdims=True), "x")
+
+
+def test_a_resting_face_that_reads_sad_reads_neutral_after_calibration(reference: NeutralReference) -> None:
+    resting = np.array([_dist(sad=0.5, neutral=0.35)] * 15)
+    cal = calibrate(resting, reference)
+    before = resting[0]
+    after = cal.apply(before)
+    assert EMOTIONS[int(np.argmax(before))] == "sad"
+    assert EMOTIONS[int(np.argmax(after))] == "neutral"
+    assert after.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_clear_expressions_keep_their_label_after_calibration(reference: NeutralReference) -> None:
+    cal = calibrate(np.array([_dist(sad=0.5, neutral=0.35)] * 15), reference)
+    for name in ("happy", "surprise", "angry"):
+        reading = _dist(**{name: 0.8})
+        assert EMOTIONS[int(np.argmax(cal.apply(reading)))] == name
+    batch = cal.apply(np.array([_dist(happy=0.8), _dist(angry=0.8)]))
+    assert batch.shape == (2, NUM_CLASSES)
+
+
+def test_the_offsets_never_exceed_the_measured_spread_of_resting_faces(reference: NeutralReference) -> None:
+    extreme = np.array([_dist(angry=0.98)] * 20)
+    cal = calibrate(extreme, reference)
+    assert np.all(np.abs(cal.offsets) <= reference.max_offset + 1e-9)
+    assert np.any(np.isclose(np.abs(cal.offsets), reference.max_offset))
+
+
+def test_too_few_readings_give_a_sentence_not_a_calibration(reference: NeutralReference) -> None:
+    with pytest.raises(CalibrationError, match="relaxed face"):
+        calibrate(np.array([_dist(neutral=0.8)] * 2), reference)
+    with pytest.raises(CalibrationError):
+        calibrate(np.zeros((0, NUM_CLASSES)), reference)
+    nan = np.full((10, NUM_CLASSES), np.nan)
+    with pytest.raises(CalibrationError):
+        calibrate(nan, reference)
+
+
+def test_a_reference_for_another_model_or_a_damaged_file_is_ignored(tmp_path: Path,
+                                                                    reference: NeutralReference) -> None:
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"model-a")
+    ref_path = tmp_path / "ref.json"
+    good = NeutralReference(reference.mean_log_probs, reference.max_offset, 400, file_sha256(model))
+    ref_path.write_text(json.dumps(good.as_dict()))
+    assert load_reference(ref_path, model) is not None
+    model.write_bytes(b"model-b")  # retrained: the reference no longer describes it
+    assert load_reference(ref_path, model) is None
+    ref_path.write_text("{not json")
+    assert load_reference(ref_path) is None
+    ref_path.write_text(json.dumps({"mean_log_probs": [0] * 6, "max_offset": [1] * 7}))
+    assert load_reference(ref_path) is None
+
+
+def test_the_committed_reference_describes_the_served_model() -> None:
+    reference = load_reference(config.NEUTRAL_REFERENCE_PATH, config.TFLITE_MODEL_PATH)
+    assert reference is not None, "run python -m emotion.training.neutral_reference after changing the model"
+    assert EMOTIONS[int(np.argmax(reference.mean_log_probs))] == "neutral"
+    assert reference.faces > 500  # PublicTest has 626 neutral faces
