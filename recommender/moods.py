@@ -29,6 +29,11 @@ EMOTION_ALIASES: dict[str, str] = {"disgusted": "disgust", "fearful": "fear", "s
 
 MODES: tuple[str, ...] = ("match", "lift")
 
+# Emotions the mood model (``recommender.mood_model``) does not place: neutral is the circumplex's centre,
+# which none of the labelled moods (Sad, Calm, Energetic, Happy) describes, and the nearest of their
+# centroids would make neutral music Happy. Its music stays chosen by valence/energy alone.
+MOODLESS: frozenset[str] = frozenset({"neutral"})
+
 
 @dataclass(frozen=True, slots=True)
 class MoodPoint:
