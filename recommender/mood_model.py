@@ -179,9 +179,10 @@ def model_from_json(text: str, source: str = "mood model") -> MoodModel:
                      summary=summary)
 
 
-def load_mood_model(path: Path = MOOD_MODEL_PATH) -> MoodModel:
-    """The model in ``path``; ``ValueError`` / ``OSError`` if it cannot be read or is malformed."""
-    return model_from_json(Path(path).read_text(encoding="utf-8"), str(path))
+def load_mood_model(path: Path | None = None) -> MoodModel:
+    """The model in ``path`` (``MOOD_MODEL_PATH``); ``ValueError`` / ``OSError`` if unreadable or malformed."""
+    path = Path(path or MOOD_MODEL_PATH)
+    return model_from_json(path.read_text(encoding="utf-8"), str(path))
 
 
 @functools.cache
