@@ -123,7 +123,8 @@ NOW_PLAYING_HEIGHT = 152  # Spotify's compact playlist embed
 
 def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> None:
     """The emotion's playlist player(s) (unless the persistent player shows them), the track players with
-    links and why each was chosen, and the prototype's songs. Lift tracks are numbered in one column, so their order holds on phones.
+    links and why each was chosen, and the prototype's songs. Lift tracks are numbered in one column, so
+    their order holds on phones.
     """
     title = f":material/{emotion_icon(rec.emotion)}: Music for **{rec.emotion}**"
     st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
