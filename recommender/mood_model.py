@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 FEATURES: tuple[str, ...] = ("valence", "energy", "acousticness", "danceability", "tempo")
 MOODS: tuple[str, ...] = ("Sad", "Calm", "Energetic", "Happy")
 FORMS: tuple[str, ...] = ("linear", "linear+squares")
-MOOD_MODEL_PATH: Path = config.DATA_DIR / "mood_model.json"
+MOOD_MODEL_PATH: Path = config.MOOD_MODEL_PATH
 
 
 def rank_normalise(values: np.ndarray) -> np.ndarray:
