@@ -97,7 +97,7 @@ def choose_rows(index: TrackIndex, emotion: str, mode: str, n: int, exclude: Col
 
 
 class _Pool:
-    """The candidates for one request (all tracks, or a subset): their points, extra costs, artists.
+    """The candidates for one request: their points, moods, extra costs, artists.
 
     Featureless playlist tracks of the emotion sit on the emotion's point; at most ``cap`` of them may
     be picked.
