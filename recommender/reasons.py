@@ -13,12 +13,13 @@ import math
 from recommender.index import TrackIndex
 from recommender.mood_model import FEATURES, MOODS
 
-# (word when low in the catalogue, word when high), per feature
-FEATURE_WORDS: dict[str, tuple[str, str]] = {
+# (word when low in the catalogue, word when high), per feature; None: nothing plain to say (music that is
+# hard to dance to ranges from metal to ballads)
+FEATURE_WORDS: dict[str, tuple[str | None, str | None]] = {
     "valence": ("melancholy", "cheerful"),
     "energy": ("calm", "energetic"),
     "acousticness": ("electric", "acoustic"),
-    "danceability": ("free-flowing", "danceable"),
+    "danceability": (None, "danceable"),
     "tempo": ("slow", "fast"),
 }
 EXTREME: float = 0.25  # a feature is named when its rank is within this of either end
@@ -34,7 +35,9 @@ def feature_words(ranks: dict[str, float], max_words: int = MAX_WORDS) -> list[s
         if math.isnan(rank) or EXTREME < rank < 1.0 - EXTREME:
             continue
         low, high = FEATURE_WORDS[name]
-        named.append((abs(rank - 0.5), high if rank >= 0.5 else low))
+        word = high if rank >= 0.5 else low
+        if word:
+            named.append((abs(rank - 0.5), word))
     named.sort(key=lambda item: -item[0])  # stable: equal extremes keep the features' order
     return [word for _, word in named[:max_words]]
 

@@ -150,6 +150,7 @@ def test_reason_words_name_the_extreme_features_most_telling_first():
     loud = {"valence": 0.9, "energy": 0.99, "acousticness": 0.3, "danceability": 0.8, "tempo": float("nan")}
     assert feature_words(loud) == ["energetic", "cheerful", "danceable"]
     assert feature_words({name: 0.5 for name in FEATURES}) == []
+    assert feature_words({"danceability": 0.01, "tempo": 0.1}) == ["slow"]  # nothing plain for "hard to dance to"
 
 
 def test_reason_line_adds_the_mood_and_the_playlist_without_repeating_a_word():
