@@ -1,7 +1,8 @@
 """"Why this track" as a user sees it: a Snapshot upload in Debian's Chromium at 1280×900 and 390×844 puts a
-short reason under every track's player, and it stays readable on a phone.
+short reason under every track's player, and it stays readable on a phone; Live does the same once the
+fake webcam's face is read.
 
-Screenshots: ``tests/artifacts/music_reasons_{desktop,phone}.png`` (the music part of the page).
+Screenshots: ``tests/artifacts/music_reasons_{desktop,phone,live}.png`` (the music part of the page).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import ARTIFACTS, BASE_FLAGS, browser_page
+import cv2
+from browser import ARTIFACTS, BASE_FLAGS, browser_page, ensure_ice_address, face_canvas, press, webcam_flags, write_y4m
 
 import config
 
@@ -47,3 +49,23 @@ def test_every_track_on_snapshot_says_why(app_url: str, page: object, size: str)
     why.first.scroll_into_view_if_needed()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"music_reasons_{size}.png"))
+
+
+def test_every_track_on_live_says_why(app_url: str, tmp_path: Path) -> None:
+    ensure_ice_address()
+    video = tmp_path / "face.y4m"
+    write_y4m(video, [(face_canvas(cv2.imread(str(FACE)), 640, 480, 440), 2.0)])
+    with browser_page(tmp_path, webcam_flags(video), **SIZES["desktop"]) as page:
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.locator("h1").first.wait_for(timeout=90_000)
+        press(page, "START")
+        why = page.locator('span[title="Why this track"]')
+        why.first.wait_for(timeout=90_000)
+        page.wait_for_timeout(2000)
+        reasons = [text.strip() for text in why.all_inner_texts()]
+        assert len(reasons) == page.locator('iframe[src*="/embed/track/"]').count() >= 5
+        assert all(r.startswith("Why: ") for r in reasons), reasons
+        why.first.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "music_reasons_live.png"))
+        press(page, "STOP")
