@@ -15,15 +15,13 @@ Calm). neutral sits at the circumplex's centre: no mood is its aim or its opposi
 
 from __future__ import annotations
 
-import csv
-import gzip
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from recommender.catalog import artist_key
+from recommender.catalog import read_catalogue
 from recommender.mood_model import (
     FEATURES, FORMS, MOODS, MoodModel, blended_distance, design_matrix, feature_ranks, softmax,
 )
@@ -75,14 +73,14 @@ class LabelledCatalogue:
 
 def read_labelled_catalogue(path: Path) -> LabelledCatalogue:
     """Read ``data/catalogue.csv.gz``: features ranked over every track, labels where the file has them."""
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    columns = {name: np.array([float(r[name]) if r[name] else np.nan for r in rows]) for name in FEATURES}
+    rows = list(read_catalogue(path))
+    columns = {name: np.array([np.nan if r[name] is None else r[name] for r in rows], dtype=np.float64)
+               for name in FEATURES}
     labelled = [i for i, r in enumerate(rows) if r["mood"] in MOODS]
     return LabelledCatalogue(
         ranks=feature_ranks(columns), ids=[r["id"] for r in rows], labelled=np.array(labelled, dtype=np.int64),
         labels=np.array([MOODS.index(rows[i]["mood"]) for i in labelled], dtype=np.int64),
-        artists=[artist_key(rows[i]["artists"]) for i in labelled],
+        artists=[rows[i]["primary_artist"] for i in labelled],
     )
 
 
