@@ -133,6 +133,8 @@ DEFAULT_DB_PATH: Path = DATA_DIR / "moodtune.db"
 # SQLAlchemy URL: sqlite:///path/to/file.db, or postgresql+psycopg://user:password@host:5432/moodtune
 DB_URL: str = os.environ.get("MOODTUNE_DB_URL", "").strip() or f"sqlite:///{DEFAULT_DB_PATH}"
 CATALOGUE_PATH: Path = DATA_DIR / "catalogue.csv.gz"
+# P(mood | audio features) that the selection serves; written by python -m recommender.fit_moods
+MOOD_MODEL_PATH: Path = DATA_DIR / "mood_model.json"
 SPOTIFY_API_URL: str = os.environ.get("MOODTUNE_SPOTIFY_API_URL", "https://api.spotify.com/v1/")
 SPOTIFY_TOKEN_URL: str = os.environ.get(
     "MOODTUNE_SPOTIFY_TOKEN_URL", "https://accounts.spotify.com/api/token"

@@ -6,6 +6,9 @@ Modules (the app imports from these directly; nothing here imports Streamlit):
 * ``selection`` – ``recommend()``: playlists + tracks for an emotion, "match" or "lift" mode.
 * ``pacing`` – ``MusicPacer``: the music follows a new mood only when it has held (dwell, switch now, pin).
 * ``moods`` – where each emotion sits in valence/energy space (the one mapping; configurable).
+* ``mood_model`` – P(Sad/Calm/Energetic/Happy) per track from all its audio features (``data/mood_model.json``).
+* ``mood_fit`` / ``fit_moods`` – fitting it by artist-fold cross-validation (``python -m recommender.fit_moods``).
+* ``reasons`` – "why this track" in a few plain words.
 * ``playlists`` – emotion playlists: list/add/remove, ``parse_playlist_id()``.
 * ``catalog`` – the bundled catalogue; ``search_tracks()`` / ``count_tracks()`` for browsing.
 * ``spotify`` – credentials and the spotipy client (timeouts, capped 429 handling, 5xx backoff).

@@ -1,7 +1,8 @@
 """In-memory numpy index of the catalogue: what makes a recommendation a few milliseconds, not a query.
 
-The index holds every track's rank-normalised (valence, energy) point, popularity and artist as arrays,
-plus the playlists and seed songs per emotion. It is built once per engine and mood mapping and rebuilt
+The index holds every track's rank-normalised audio features, its (valence, energy) point, what the mood
+model (``recommender.mood_model``) hears in it, popularity and artist as arrays, plus the playlists and
+seed songs per emotion. It is built once per engine and mood mapping and rebuilt
 when the database's ``data_version`` changes: writers in this process invalidate it at once, and other
 processes' writes (a sync run by cron) are noticed within ``RECHECK_S`` seconds.
 """
@@ -21,30 +22,13 @@ from sqlalchemy import Connection, Engine, select
 from emotion.labels import EMOTIONS
 from recommender import schema
 from recommender.models import Playlist, SeedSong, Track
-from recommender.moods import MoodMap, default_moods, moods_key
+from recommender.mood_model import (  # noqa: F401 (rank_normalise: where callers have always found it)
+    FEATURES, MoodModel, blended_distance, default_mood_model, feature_ranks, rank_normalise,
+)
+from recommender.moods import MOODLESS, MoodMap, MoodPoint, default_moods, moods_key
 from recommender.tx import read_tx
 
 RECHECK_S: float = 5.0
-
-
-def rank_normalise(values: np.ndarray) -> np.ndarray:
-    """Map values to [0, 1] by rank (ties share their average rank); NaN stays NaN.
-
-    Rank space spreads the catalogue evenly, so emotion points can be read as quantiles.
-    """
-    out = np.full(values.shape, np.nan)
-    known = ~np.isnan(values)
-    count = int(known.sum())
-    if count == 0:
-        return out
-    if count == 1:
-        out[known] = 0.5
-        return out
-    _, inverse, counts = np.unique(values[known], return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    average_rank = ends - (counts + 1) / 2.0  # 0-based mean position of each tied group
-    out[known] = average_rank[inverse] / (count - 1)
-    return out
 
 
 def _floats(values: list[float | None]) -> np.ndarray:
@@ -69,11 +53,14 @@ class TrackIndex:
     duration_ms: np.ndarray
     artist_codes: np.ndarray  # int, equal for the same first artist
     points: np.ndarray  # (N, 2) rank-normalised valence/energy; NaN without audio features
+    feature_ranks: np.ndarray  # (N, len(FEATURES)) rank-normalised audio features; NaN where unknown
+    mood_model: MoodModel
+    mood_proba: np.ndarray  # (N, len(MOODS)) P(mood | features); meaningless where has_features is False
     has_features: np.ndarray  # bool
-    valence_rank: np.ndarray  # points' columns as contiguous arrays, 0 where unknown (for selection)
+    valence_rank: np.ndarray  # points' columns as contiguous float32 arrays, 0 where unknown (for selection)
     energy_rank: np.ndarray
     popularity_or_zero: np.ndarray
-    nearest_emotion: np.ndarray  # int index into EMOTIONS of the nearest point, -1 without features
+    nearest_emotion: np.ndarray  # int index into EMOTIONS of the best-fitting emotion, -1 without features
     members: dict[str, np.ndarray]  # emotion -> bool mask of tracks in its playlists
     featureless_members: dict[str, np.ndarray]  # emotion -> members without audio features
     playlists: dict[str, list[Playlist]]
@@ -129,19 +116,38 @@ def playlist_from_row(row: Mapping[str, Any]) -> Playlist:
     )
 
 
-def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
-    """Read the database once and build the arrays."""
+def blend_for(model: MoodModel, emotion: str) -> float:
+    """The model's blend ``alpha`` for ``emotion`` (1, valence/energy only, for the ``MOODLESS`` ones)."""
+    return 1.0 if emotion in MOODLESS else model.alpha
+
+
+def mood_distance(model: MoodModel, proba: np.ndarray, points: np.ndarray, point: MoodPoint,
+                  alpha: float | None = None) -> np.ndarray:
+    """How far each track sits from ``point`` for the selection (``recommender.mood_model``); lower fits better.
+
+    ``alpha`` overrides the model's blend (lift's path and the ``MOODLESS`` emotions use their own).
+    """
+    own = np.hypot(points[:, 0] - point.valence, points[:, 1] - point.energy)
+    alpha = model.alpha if alpha is None else alpha
+    return blended_distance(proba, own, model.mood_distances(point.valence, point.energy), alpha)
+
+
+def build_index(conn: Connection, moods: MoodMap, model: MoodModel | None = None) -> TrackIndex:
+    """Read the database once and build the arrays (``model``: the served mood model by default)."""
+    model = model or default_mood_model()
     version = schema.data_version(conn)
     t = schema.tracks.c
     rows = conn.execute(
         select(t.id, t.name, t.artists, t.album, t.image_url, t.popularity, t.valence, t.energy,
-               t.danceability, t.tempo, t.duration_ms, t.primary_artist).order_by(t.id)
+               t.danceability, t.tempo, t.acousticness, t.duration_ms, t.primary_artist).order_by(t.id)
     ).all()
     ids = [r.id for r in rows]
     row_of = {track_id: i for i, track_id in enumerate(ids)}
     n = len(ids)
-    valence, energy = _floats([r.valence for r in rows]), _floats([r.energy for r in rows])
-    points = np.column_stack([rank_normalise(valence), rank_normalise(energy)]) if n else np.empty((0, 2))
+    raw = {name: _floats([getattr(r, name) for r in rows]) for name in FEATURES}
+    valence, energy = raw["valence"], raw["energy"]
+    ranks = feature_ranks(raw) if n else np.empty((0, len(FEATURES)))
+    points = np.ascontiguousarray(ranks[:, :2])
 
     members: dict[str, np.ndarray] = {}
     pt = schema.playlist_tracks.c
@@ -158,11 +164,14 @@ def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
     has_features = ~(np.isnan(points[:, 0]) | np.isnan(points[:, 1])) if n else np.zeros(0, dtype=bool)
     featureless_members = {emotion: mask & ~has_features for emotion, mask in members.items()}
 
-    emotion_points = np.array([(moods.points[e].valence, moods.points[e].energy) for e in EMOTIONS])
+    mood_proba = model.predict_proba(ranks).astype(np.float32)  # float32: the selection's hot loop
     nearest = np.full(n, -1, dtype=np.int64)
     if has_features.any():
-        d = ((points[has_features, None, :] - emotion_points[None, :, :]) ** 2).sum(axis=2)
-        nearest[has_features] = d.argmin(axis=1)
+        fits = np.column_stack([
+            mood_distance(model, mood_proba[has_features], points[has_features], moods.points[e], blend_for(model, e))
+            for e in EMOTIONS
+        ])
+        nearest[has_features] = fits.argmin(axis=1)
 
     _, artist_codes = np.unique([r.primary_artist or r.artists.casefold() for r in rows] or [""],
                                 return_inverse=True)
@@ -184,9 +193,10 @@ def build_index(conn: Connection, moods: MoodMap) -> TrackIndex:
         albums=[r.album for r in rows], image_urls=[r.image_url for r in rows], popularity=popularity,
         valence=valence, energy=energy, danceability=_floats([r.danceability for r in rows]),
         tempo=_floats([r.tempo for r in rows]), duration_ms=_floats([r.duration_ms for r in rows]),
-        artist_codes=np.asarray(artist_codes[:n], dtype=np.int64), points=points, has_features=has_features,
-        valence_rank=np.ascontiguousarray(np.nan_to_num(points[:, 0])),
-        energy_rank=np.ascontiguousarray(np.nan_to_num(points[:, 1])),
+        artist_codes=np.asarray(artist_codes[:n], dtype=np.int64), points=points, feature_ranks=ranks,
+        mood_model=model, mood_proba=mood_proba, has_features=has_features,
+        valence_rank=np.ascontiguousarray(np.nan_to_num(points[:, 0]), dtype=np.float32),
+        energy_rank=np.ascontiguousarray(np.nan_to_num(points[:, 1]), dtype=np.float32),
         popularity_or_zero=np.nan_to_num(popularity),
         nearest_emotion=nearest, members=members, featureless_members=featureless_members,
         playlists=_load_playlists(conn), seed_songs=seed_songs,

@@ -109,7 +109,8 @@ class Recommendation:
     """What to play for an emotion: its playlists, ranked tracks, and a few of the prototype's songs.
 
     In ``mode == "lift"`` the tracks are ordered from the emotion's point toward the calm, positive
-    target (play them in order); in ``"match"`` mode the closest come first.
+    target (play them in order); in ``"match"`` mode the closest come first. ``reasons`` maps a track id
+    to a few words on why it was chosen ("slow, acoustic, melancholy").
     """
 
     emotion: str
@@ -117,3 +118,4 @@ class Recommendation:
     playlists: list[Playlist] = field(default_factory=list)
     tracks: list[Track] = field(default_factory=list)
     seed_songs: list[SeedSong] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)

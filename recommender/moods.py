@@ -6,6 +6,10 @@ median 0.68), so the raw 0–1 values of the circumplex would push every emotion
 corner. The defaults are the published emotion points on Russell's circumplex of affect rescaled to
 0–1 (see ../shared/README.md); ``disgust`` is not on Russell's circumplex and sits between angry and sad.
 
+The selection measures a track's distance to these points partly through the mood the model hears in it
+(``recommender.mood_model``: each labelled mood sits at the median point of its tracks), so the points
+keep their meaning while the music is judged on every audio feature.
+
 ``LIFT_TARGET`` is where "lift" mode ends: positive and calm (the music-therapy iso principle starts
 near the listener's mood and moves toward it).
 
@@ -28,6 +32,11 @@ from emotion.labels import EMOTIONS
 EMOTION_ALIASES: dict[str, str] = {"disgusted": "disgust", "fearful": "fear", "surprised": "surprise"}
 
 MODES: tuple[str, ...] = ("match", "lift")
+
+# Emotions the mood model (``recommender.mood_model``) does not place: neutral is the circumplex's centre,
+# which none of the labelled moods (Sad, Calm, Energetic, Happy) describes, and the nearest of their
+# centroids would make neutral music Happy. Its music stays chosen by valence/energy alone.
+MOODLESS: frozenset[str] = frozenset({"neutral"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
 """Choosing music for an emotion: "match" the mood, or "lift" it (the iso principle).
 
-Both modes work on the in-memory index (``recommender.index``), in rank-normalised valence/energy space
-(emotion points from ``recommender.moods``):
+Both modes work on the in-memory index (``recommender.index``). Emotions sit at points of rank-normalised
+valence/energy space (``recommender.moods``); a track's distance to a point blends the distance expected
+from the mood the model hears in it (P(Sad/Calm/Energetic/Happy) from all its audio features, each mood
+at the centroid of its labelled tracks) with its own valence/energy distance (``recommender.mood_model``;
+measured by ``bench/music_fit.py``):
 
 * **match** – the tracks nearest the emotion's point, nearest first.
 * **lift** – the music-therapy iso principle: start where the listener is and move them gradually.
@@ -14,8 +17,9 @@ ids in ``exclude`` (tracks already shown this session) come last, used only when
 each track's distance gets a random nudge of up to ``VARIETY`` so repeated calls differ, while a fixed
 ``seed`` makes the result repeatable. Tracks without audio features (most of what a sync brings, since
 the API stopped giving features to new apps) count as sitting exactly on the point of the emotion whose
-playlist holds them; at most ``PLAYLIST_ONLY_SHARE`` of a list is such tracks, so a large synced
-playlist cannot push out the tracks whose features are known to fit.
+playlist holds them (so they come first); at most ``PLAYLIST_ONLY_SHARE`` of a list is such tracks, so a
+large synced playlist cannot push out the tracks whose features are known to fit. Every track comes with
+a short reason ("slow, acoustic, melancholy", ``recommender.reasons``).
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from collections.abc import Collection
 import numpy as np
 from sqlalchemy import Engine
 
-from recommender.index import TrackIndex, get_index
+from recommender.index import TrackIndex, blend_for, get_index
+from recommender.mood_model import blended_distance
 from recommender.models import Recommendation
 from recommender.moods import MoodMap, MoodPoint, check_mode, default_moods, normalise_emotion
+from recommender.reasons import track_reason
 
 VARIETY: float = 0.05
 TIE_STEP: float = 0.01
@@ -37,8 +43,6 @@ EXCLUDED_PENALTY: float = 10.0  # larger than any distance in the unit square: e
 SEED_SONGS: int = 5
 # candidates examined per pick; artist clashes beyond this many are rare, and a full pass follows if not
 _SHORTLIST: int = 64
-# lift mode: how far from the start-target line (distance + penalty) a track may be to be considered first
-_CORRIDOR: float = 0.15
 
 
 def recommend(
@@ -67,9 +71,7 @@ def recommend(
     moods = moods or default_moods()
     index = get_index(engine, moods)
     rng = np.random.default_rng(seed)
-
-    pool = _Pool(index, emotion, moods.point(emotion), exclude, rng, n)
-    rows = pool.match() if mode == "match" else pool.lift(moods.lift_target)
+    rows = choose_rows(index, emotion, mode, n, exclude, rng, moods)
 
     songs = index.seed_songs.get(emotion, [])
     chosen_songs = sorted(rng.choice(len(songs), size=min(seed_songs, len(songs)), replace=False)) if songs else []
@@ -79,11 +81,23 @@ def recommend(
         playlists=list(index.playlists.get(emotion, [])),
         tracks=[index.track(int(i)) for i in rows],
         seed_songs=[songs[i] for i in chosen_songs],
+        reasons={index.ids[i]: track_reason(index, i, emotion) for i in rows},
     )
 
 
+def choose_rows(index: TrackIndex, emotion: str, mode: str, n: int, exclude: Collection[str],
+                rng: np.random.Generator, moods: MoodMap) -> list[int]:
+    """Index rows of the ``n`` tracks for ``emotion`` in ``mode`` (``recommend`` without the database).
+
+    Rows whose ``has_features`` is False and that are in no playlist of ``emotion`` are never chosen
+    (``bench/music_fit.py`` uses this to hold tracks out).
+    """
+    pool = _Pool(index, emotion, moods.point(emotion), exclude, rng, n)
+    return pool.match() if mode == "match" else pool.lift(moods.lift_target)
+
+
 class _Pool:
-    """The candidates for one request (all tracks, or a subset): their points, extra costs, artists.
+    """The candidates for one request: their points, moods, extra costs, artists.
 
     Featureless playlist tracks of the emotion sit on the emotion's point; at most ``cap`` of them may
     be picked.
@@ -92,6 +106,7 @@ class _Pool:
     def __init__(self, index: TrackIndex, emotion: str, start: MoodPoint, exclude: Collection[str],
                  rng: np.random.Generator, n: int) -> None:
         self.start, self.n = start, n
+        self.alpha = blend_for(index.mood_model, emotion)
         size = len(index.ids)
         self.rows = np.arange(size)
         self.featureless = index.featureless_members.get(emotion, np.zeros(size, dtype=bool))
@@ -102,34 +117,39 @@ class _Pool:
             self.valence = np.where(self.featureless, start.valence, self.valence)
             self.energy = np.where(self.featureless, start.energy, self.energy)
         # the variety nudge, excluded tracks last, and tracks that cannot be placed never
-        penalty = rng.uniform(0.0, VARIETY, size=size)
+        penalty = rng.random(size, dtype=np.float32) * np.float32(VARIETY)
         if exclude:
             penalty[index.rows_of(exclude)] += EXCLUDED_PENALTY
         penalty[~(index.has_features | self.featureless)] = np.inf
         self.penalty = penalty
         self.artist_codes = index.artist_codes
         self.popularity = index.popularity_or_zero
+        self.model, self.proba = index.mood_model, index.mood_proba
 
-    def subset(self, mask: np.ndarray) -> _Pool:
-        """The same pool restricted to ``mask`` (rows keep their catalogue numbers)."""
-        keep = np.flatnonzero(mask)
-        sub = object.__new__(_Pool)
-        sub.start, sub.n, sub.cap = self.start, self.n, self.cap
-        for name in ("rows", "featureless", "valence", "energy", "penalty", "artist_codes", "popularity"):
-            setattr(sub, name, getattr(self, name).take(keep))
-        return sub
+    def score(self, point: MoodPoint, alpha: float | None = None) -> np.ndarray:
+        """Distance of every candidate to ``point`` plus its penalty (``alpha``: the emotion's blend by default).
 
-    def score(self, point: MoodPoint) -> np.ndarray:
-        """Distance of every candidate to ``point`` plus its penalty."""
-        dv = self.valence - point.valence
-        de = self.energy - point.energy
-        return np.sqrt(dv * dv + de * de) + self.penalty
+        Featureless playlist tracks sit on the emotion's point in every respect (their mood is the
+        playlist's), so their distance is just the point's distance to the emotion's.
+        """
+        alpha = self.alpha if alpha is None else alpha
+        dv = self.valence - np.float32(point.valence)
+        de = self.energy - np.float32(point.energy)
+        own = np.sqrt(dv * dv + de * de)
+        to_centroids = self.model.mood_distances(point.valence, point.energy).astype(np.float32)
+        distance = blended_distance(self.proba, own, to_centroids, np.float32(alpha))
+        if self.cap and alpha < 1.0:
+            distance = np.where(self.featureless, own, distance)
+        return distance + self.penalty
 
     def ranked(self, score: np.ndarray, k: int) -> np.ndarray:
         """Positions of the ``k`` best finite scores, ordered by (distance step, most popular first)."""
         k = min(k, len(score))
         if k <= 0:
             return np.empty(0, dtype=np.int64)
+        if k == 1:  # lift's waypoints: a plain minimum is several times cheaper than a partition
+            best = np.array([int(np.argmin(score))])
+            return best[np.isfinite(score[best])]
         best = np.argpartition(score, k - 1)[:k] if k < len(score) else np.arange(len(score))
         best = best[np.isfinite(score[best])]
         return best[np.lexsort((-self.popularity[best], np.floor(score[best] / TIE_STEP)))]
@@ -158,10 +178,13 @@ class _Pool:
             k = len(score)
 
     def lift(self, target: MoodPoint) -> list[int]:
-        """One track per waypoint on the line from the emotion's point to ``target``."""
-        # Only tracks near the line can win a waypoint: scoring that corridor instead of the whole
-        # catalogue makes each step ~10x cheaper. A step that finds nothing there uses the full pool.
-        corridor = self.subset(self._near_segment(target) <= _CORRIDOR)
+        """One track per waypoint on the line from the emotion's point to ``target``.
+
+        The blend moves along with the waypoints: the start is the emotion's match (the mood model's
+        blend), the end is the plain valence/energy target, since no labelled mood is "calm and
+        positive" (the tracks people labelled Calm are among the catalogue's lowest in valence).
+        """
+        alpha = self.alpha
         used_artists = np.zeros(int(self.artist_codes.max(initial=-1)) + 1, dtype=bool)
         picked: list[int] = []
         featureless = 0
@@ -171,27 +194,15 @@ class _Pool:
                 self.start.valence + (target.valence - self.start.valence) * t,
                 self.start.energy + (target.energy - self.start.energy) * t,
             )
-            for pool in (corridor, self):
-                score = pool.score(waypoint)
-                score[used_artists[pool.artist_codes]] = np.inf
-                if featureless >= self.cap:
-                    score[pool.featureless] = np.inf
-                ranked = pool.ranked(score, 1)
-                if len(ranked):
-                    break
-            else:
+            score = self.score(waypoint, alpha + (1.0 - alpha) * t)
+            score[used_artists[self.artist_codes]] = np.inf
+            if featureless >= self.cap:
+                score[self.featureless] = np.inf
+            ranked = self.ranked(score, 1)
+            if not len(ranked):
                 break  # no artist left anywhere
             pos = int(ranked[0])
-            picked.append(int(pool.rows[pos]))
-            used_artists[pool.artist_codes[pos]] = True
-            featureless += int(pool.featureless[pos])
+            picked.append(int(self.rows[pos]))
+            used_artists[self.artist_codes[pos]] = True
+            featureless += int(self.featureless[pos])
         return picked
-
-    def _near_segment(self, target: MoodPoint) -> np.ndarray:
-        """Each candidate's distance to the start-target segment, plus its penalty."""
-        dx, dy = target.valence - self.start.valence, target.energy - self.start.energy
-        length2 = dx * dx + dy * dy or 1.0
-        rel_v, rel_e = self.valence - self.start.valence, self.energy - self.start.energy
-        t = np.clip((rel_v * dx + rel_e * dy) / length2, 0.0, 1.0)
-        off_v, off_e = rel_v - t * dx, rel_e - t * dy
-        return np.sqrt(off_v * off_v + off_e * off_e) + self.penalty

@@ -92,11 +92,19 @@ def _embeddable(items: Iterable[Track | Playlist]) -> list[Track | Playlist]:
     return [item for item in items if _SPOTIFY_ID.match(item.id)]
 
 
-def track_caption_html(track: Track) -> str:
-    """Escaped "title — artists · Open in Spotify" line under a track's player."""
+def reason_html(reason: str | None) -> str:
+    """The escaped "Why: slow, acoustic, melancholy" line (empty without a reason)."""
+    if not reason:
+        return ""
+    return f'<br><span class="mt-muted" title="Why this track">Why: {html.escape(reason)}</span>'
+
+
+def track_caption_html(track: Track, reason: str | None = None, number: int | None = None) -> str:
+    """Escaped "[n.] title — artists · Open in Spotify" line for a track's player, with why it was chosen."""
+    prefix = f"<b>{number}.</b> " if number is not None else ""
     return (
-        f'<div class="mt-track">{html.escape(track.name)} — {html.escape(track.artists)} · '
-        f'{link_html("Open in Spotify", track.open_url)}</div>'
+        f'<div class="mt-track">{prefix}{html.escape(track.name)} — {html.escape(track.artists)} · '
+        f'{link_html("Open in Spotify", track.open_url)}{reason_html(reason)}</div>'
     )
 
 
@@ -115,7 +123,8 @@ NOW_PLAYING_HEIGHT = 152  # Spotify's compact playlist embed
 
 def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> None:
     """The emotion's playlist player(s) (unless the persistent player shows them), the track players with
-    links, and the prototype's songs. Lift tracks are numbered in one column, so their order holds on phones.
+    links and why each was chosen, and the prototype's songs. Lift tracks are numbered in one column, so
+    their order holds on phones.
     """
     title = f":material/{emotion_icon(rec.emotion)}: Music for **{rec.emotion}**"
     st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
@@ -134,15 +143,14 @@ def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> N
     if rec.mode == "lift":
         st.markdown(LIFT_SENTENCE)
         for number, track in enumerate(tracks, start=1):
-            st.html(f'<div class="mt-track"><b>{number}.</b> {html.escape(track.name)} — '
-                    f'{html.escape(track.artists)} · {link_html("Open in Spotify", track.open_url)}</div>')
+            st.html(track_caption_html(track, rec.reasons.get(track.id), number))
             st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track {number}: {track.name}")
     else:
         columns = st.columns(2)
         for i, track in enumerate(tracks):
             with columns[i % 2]:
                 st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track: {track.name}")
-                st.html(track_caption_html(track))
+                st.html(track_caption_html(track, rec.reasons.get(track.id)))
     if rec.seed_songs:
         with st.expander("From the original Moodtune song lists"):
             st.html(seed_songs_html(rec.seed_songs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import time
@@ -10,15 +11,18 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+import config
 from emotion.labels import EMOTIONS
 from recommender import index as index_module
 from recommender import schema
 from recommender.catalog import artist_key, count_tracks, search_tracks
 from recommender.db import open_engine
-from recommender.index import get_index, invalidate, rank_normalise
+from recommender.index import blend_for, get_index, invalidate, mood_distance, rank_normalise
+from recommender.mood_fit import artist_folds, fit_model, read_labelled_catalogue
+from recommender.mood_model import FEATURES, MOODS, default_mood_model, plain_distance_model
 from recommender.models import SeedSong
 from recommender.moods import MoodMap, MoodPoint, default_moods, load_moods
-from recommender.selection import recommend
+from recommender.selection import choose_rows, recommend
 
 MODES = ("match", "lift")
 
@@ -30,6 +34,15 @@ def _points(engine, tracks):
 
 def _distances(points: np.ndarray, point: MoodPoint) -> np.ndarray:
     return np.hypot(points[:, 0] - point.valence, points[:, 1] - point.energy)
+
+
+def _fit(engine, point: MoodPoint, alpha: float, tracks=None) -> np.ndarray:
+    """The selection's distance to ``point`` (mood model blended with valence/energy) of ``tracks`` (default:
+    every track with features)."""
+    index = get_index(engine)
+    rows = (np.array([index.row_of[t.id] for t in tracks]) if tracks is not None
+            else np.flatnonzero(index.has_features))
+    return mood_distance(index.mood_model, index.mood_proba[rows], index.points[rows], point, alpha)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -55,13 +68,19 @@ def test_every_emotion_gives_valid_diverse_tracks(shared_engine, emotion, mode):
 @pytest.mark.parametrize("emotion", EMOTIONS)
 def test_match_is_near_the_emotion_and_nearest_first(shared_engine, emotion):
     point = default_moods().point(emotion)
+    alpha = blend_for(get_index(shared_engine).mood_model, emotion)
     rec = recommend(shared_engine, emotion, "match", n=10, seed=3)
-    dist = _distances(_points(shared_engine, rec.tracks), point)
+    dist = _fit(shared_engine, point, alpha, rec.tracks)
 
-    everything = get_index(shared_engine).points
-    typical = np.median(_distances(everything[~np.isnan(everything[:, 0])], point))
-    assert dist.max() < 0.15 < typical  # close to the point, unlike the catalogue at large
+    everything = _fit(shared_engine, point, alpha)
+    assert dist.max() < np.quantile(everything, 0.02)  # among the catalogue's closest 2 %
     assert dist[:3].mean() <= dist[-3:].mean() + 0.05  # the nudge for variety is at most 0.05
+
+
+def test_the_served_model_blends_in_the_mood(shared_engine):
+    model = get_index(shared_engine).mood_model
+    assert model.uses_moods and model == default_mood_model()  # data/mood_model.json is served
+    assert blend_for(model, "sad") == model.alpha < 1.0 and blend_for(model, "neutral") == 1.0
 
 
 def test_happy_music_is_happier_than_sad_music(shared_engine):
@@ -73,15 +92,18 @@ def test_happy_music_is_happier_than_sad_music(shared_engine):
 @pytest.mark.parametrize("emotion", EMOTIONS)
 def test_lift_moves_from_the_emotion_toward_the_target(shared_engine, emotion):
     moods = default_moods()
+    alpha = blend_for(get_index(shared_engine).mood_model, emotion)
     rec = recommend(shared_engine, emotion, "lift", n=10, seed=11)
-    points = _points(shared_engine, rec.tracks)
-    to_target = _distances(points, moods.lift_target)
-    to_start = _distances(points, moods.point(emotion))
+    at_start = _fit(shared_engine, moods.point(emotion), alpha, rec.tracks)
+    to_target = _distances(_points(shared_engine, rec.tracks), moods.lift_target)  # the path ends on the plain point
 
-    assert to_start[0] < 0.12 and to_target[-1] < 0.12  # starts at the mood, ends at the target
+    assert at_start[0] < np.quantile(_fit(shared_engine, moods.point(emotion), alpha), 0.01)  # starts at the mood
+    assert to_target[-1] < 0.12  # ... ends at the target
     assert to_target[:3].mean() > to_target[-3:].mean()
     rank_corr = np.corrcoef(np.arange(10), np.argsort(np.argsort(to_target)))[0, 1]
     assert rank_corr < -0.8  # ordered toward the target, not just ending there
+    starts = _fit(shared_engine, moods.point(emotion), alpha, rec.tracks)
+    assert starts[:3].mean() < starts[-3:].mean()  # ... and away from the mood
 
 
 def test_seed_makes_it_repeatable_and_default_varies(shared_engine):
@@ -130,8 +152,12 @@ def test_tracks_without_features_appear_through_their_playlist(engine):
     sad_hits = set()
     for seed in range(5):
         for mode in MODES:
-            hits = {t.id for t in recommend(engine, "sad", mode, n=10, seed=seed).tracks} & set(new_ids)
+            rec = recommend(engine, "sad", mode, n=10, seed=seed)
+            hits = {t.id for t in rec.tracks} & set(new_ids)
             assert 1 <= len(hits) <= 3  # they are recommended for the playlist's emotion, a share at most
+            positions = [i for i, t in enumerate(rec.tracks) if t.id in hits]
+            assert positions == list(range(len(hits)))  # ... and they come first: the user's own music
+            assert all(rec.reasons[t] == "from your sad playlist" for t in hits)
             sad_hits |= hits
     assert len(sad_hits) > 3  # and not always the same ones
     happy = {t.id for seed in range(5) for t in recommend(engine, "happy", n=10, seed=seed).tracks}
@@ -205,3 +231,53 @@ def test_other_processes_writes_are_picked_up(engine, db_url, monkeypatch):
         schema.bump_data_version(conn)
     other.dispose()
     assert len(get_index(engine).playlists["happy"]) == before + 1
+
+
+def _held_out_index(engine, fold: int = 0):
+    """The index served by a model fitted without ``fold``'s artists, choosing only among their labelled tracks."""
+    index = get_index(engine)
+    data = read_labelled_catalogue(config.CATALOGUE_PATH)
+    folds = artist_folds(data.artists)
+    rows = np.array([index.row_of[data.ids[i]] for i in data.labelled])
+    train = folds != fold
+    model = fit_model(index.feature_ranks[rows[train]], data.labels[train],
+                      [a for a, keep in zip(data.artists, train, strict=True) if keep], summary=False)
+    pool = np.zeros(len(index.ids), dtype=bool)
+    pool[rows[~train]] = True
+    held = dataclasses.replace(index, mood_model=model, has_features=index.has_features & pool,
+                               mood_proba=model.predict_proba(index.feature_ranks).astype(np.float32))
+    label = {index.ids[r]: MOODS[y] for r, y in zip(rows, data.labels, strict=True)}
+    return held, label
+
+
+def test_sad_prefers_sad_tracks_of_artists_the_model_never_saw(shared_engine):
+    held, label = _held_out_index(shared_engine)
+    before = dataclasses.replace(held, mood_model=plain_distance_model())
+    moods = default_moods()
+    counts = {}
+    for name, index in (("after", held), ("before", before)):
+        picked = [label[index.ids[r]] for seed in range(5)
+                  for r in choose_rows(index, "sad", "match", 10, (), np.random.default_rng(seed), moods)]
+        counts[name] = {mood: picked.count(mood) for mood in MOODS}
+    after = counts["after"]
+    assert after["Sad"] == max(after.values())  # tracks people filed as Sad lead (Calm is no contradiction) ...
+    assert after["Happy"] + after["Energetic"] <= 0.1 * sum(after.values())  # ... hardly ever the opposite
+    assert after["Sad"] > counts["before"]["Sad"]  # and more of them than valence/energy alone finds
+    happy = [label[held.ids[r]] for r in choose_rows(held, "happy", "match", 10, (), np.random.default_rng(0), moods)]
+    assert happy.count("Happy") > happy.count("Sad") + happy.count("Calm")
+
+
+def test_every_track_says_why_in_words_that_match_its_features(shared_engine):
+    index = get_index(shared_engine)
+    for emotion, mode in (("sad", "match"), ("happy", "lift"), ("angry", "match")):
+        rec = recommend(shared_engine, emotion, mode, n=10, seed=4)
+        assert set(rec.reasons) == {t.id for t in rec.tracks}
+        for track in rec.tracks:
+            reason = rec.reasons[track.id]
+            ranks = index.feature_ranks[index.row_of[track.id]]
+            assert reason and "<" not in reason
+            tempo, valence = ranks[FEATURES.index("tempo")], ranks[FEATURES.index("valence")]
+            assert ("slow" in reason) <= (tempo <= 0.25) and ("fast" in reason) <= (tempo >= 0.75)
+            assert ("melancholy" in reason) <= (valence <= 0.25) and ("cheerful" in reason) <= (valence >= 0.75)
+    sad = recommend(shared_engine, "sad", "match", n=10, seed=4)
+    assert sum("sounds sad" in r or "melancholy" in r or "slow" in r for r in sad.reasons.values()) >= 8
