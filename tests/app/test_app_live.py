@@ -171,10 +171,20 @@ def test_bad_frames_are_reported_not_raised() -> None:
 
 
 def test_nan_probabilities_are_an_error_not_an_emotion() -> None:
-    pipeline = FixedPipeline("happy")
-    pipeline.readings = [FaceReading((0, 0, 9, 9), np.full(7, np.nan, np.float32), "angry", float("nan"))]
+    """A damaged model file that outputs NaN: the real FramePipeline refuses its output, Live says why."""
+    from emotion.detector import Detection
+    from emotion.pipeline import FramePipeline
+
+    class OneFace:
+        def detect(self, frame: np.ndarray) -> list[Detection]:
+            return [Detection((100, 80, 120, 140), 0.9)]
+
+    class NanModel:
+        def predict_proba(self, faces: np.ndarray) -> np.ndarray:
+            return np.full((len(faces), len(EMOTIONS)), np.nan, np.float32)
+
     session = LiveSession()
-    session.handle_frame(pipeline, FRAME, 0.0)  # type: ignore[arg-type]
+    session.handle_frame(FramePipeline(OneFace(), NanModel()), FRAME, 0.0)  # type: ignore[arg-type]
     assert session.reading().stable is None and "invalid numbers" in (session.reading().error or "")
 
 
