@@ -22,7 +22,7 @@ from ui.live import (
 )
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
 from ui.resources import load_pipeline
-from ui.settings import ice_servers
+from ui.settings import rtc_configuration
 from ui.shell import ensure_app_shell
 from ui.style import emotion_headline_html
 
@@ -36,14 +36,13 @@ if pipeline is None:
     st.stop()
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
 pacer = music_pacer(config.MUSIC_DWELL_S)
-servers, _source = ice_servers()
 
 video_col, status_col = st.columns([3, 2], gap="large")
 with video_col, st.container(key="card-video"):
     ctx = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
+        rtc_configuration=rtc_configuration(),  # TURN: this session's own credentials
         media_stream_constraints={"video": True, "audio": False},
         video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
         async_processing=True,
