@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from app_process import server_pid
 from browser import browser_page, ensure_ice_address, serve_app, webcam_flags, write_y4m
 from faces import clear_face
 
@@ -23,21 +24,6 @@ SETTLE_S = 20.0  # the reaper releases a closed tab's video within ~6 s; this is
 # default (server.disconnectedSessionTTL); shortened here so the test sees what stays after that.
 SESSION_TTL_S = 5
 FIRST_SETTLE_S = 14.0  # the first tab: its video released (~6 s) and its session dropped (TTL), then a margin
-
-
-def _server_pid(url: str) -> int:
-    """The ``streamlit run`` process serving ``url`` (found by its --server.port argument)."""
-    port = url.rsplit(":", 1)[1]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(argv) and port.encode() in argv:
-            return int(entry)
-    raise AssertionError(f"no streamlit process serves {url}")
 
 
 def _socket_kinds(pid: int) -> dict[str, str]:
@@ -91,7 +77,7 @@ def test_closed_live_tabs_release_their_descriptors(tmp_path: Path) -> None:
     video = tmp_path / "happy.y4m"
     write_y4m(video, [(clear_face("happy"), 4)], fps=10)
     with serve_app(tmp_path, {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S)}) as url, browser_page(tmp_path, webcam_flags(video)) as first_page:
-        pid = _server_pid(url)
+        pid = server_pid(url)
         context = first_page.context
         first_page.goto("about:blank")
         counts: list[int] = []
