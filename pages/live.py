@@ -11,9 +11,11 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 import config
 from ui.charts import probability_chart, timeline_chart
 from ui.live import (
+    MOVED_NOTICE,
     LiveSession,
     camera_denied_html,
     live_status,
+    moved_from_another_server,
     music_pacer,
     pending_change_text,
     release_closed_tabs,
@@ -37,6 +39,7 @@ if pipeline is None:
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
 pacer = music_pacer(config.MUSIC_DWELL_S)
 
+moved_notice = st.empty()  # filled below when this browser's previous server went away
 video_col, status_col = st.columns([3, 2], gap="large")
 with video_col, st.container(key="card-video"):
     ctx = webrtc_streamer(
@@ -51,6 +54,8 @@ with video_col, st.container(key="card-video"):
     st.html(camera_denied_html(), unsafe_allow_javascript=True)
 release_closed_tabs(ctx)
 streaming = ctx.state.playing or ctx.state.signalling
+if not streaming and moved_from_another_server():
+    moved_notice.warning(MOVED_NOTICE, icon=":material/sync_problem:")
 
 
 def play_music(mood: str) -> None:

@@ -478,3 +478,28 @@ def close_finished_worker_loops() -> int:
         if not loop.is_closed() and not loop.is_running():
             loop.close()
     return len(finished)
+
+
+# --- a server that went away ------------------------------------------------------------------------
+MOVED_NOTICE = ("The connection to the server was lost and another server has picked it up: your camera "
+                "stream stopped with the old one. Press **Start** again (the button comes back within a few "
+                "seconds) and your music follows.")
+
+
+def moved_from_another_server() -> bool:
+    """True when this browser asked to resume a session this server process does not have: the server it
+    was on stopped (a replica behind a load balancer, or a restart), so its video and music are gone.
+
+    Streamlit's browser names the session it wants back in its websocket's Sec-WebSocket-Protocol header
+    (third entry); a fresh visit names none.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    try:
+        raw = st.context.headers.get("Sec-Websocket-Protocol") or ""
+    except Exception:  # noqa: BLE001 - bare mode / AppTest: no websocket
+        return False
+    entries = [entry.strip() for entry in raw.split(",")]
+    wanted = entries[2] if len(entries) >= 3 else ""
+    run_ctx = get_script_run_ctx()
+    return bool(wanted) and run_ctx is not None and wanted != run_ctx.session_id

@@ -76,7 +76,8 @@ def test_closed_live_tabs_release_their_descriptors(tmp_path: Path) -> None:
     ensure_ice_address()
     video = tmp_path / "happy.y4m"
     write_y4m(video, [(clear_face("happy"), 4)], fps=10)
-    with serve_app(tmp_path, {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S)}) as url, browser_page(tmp_path, webcam_flags(video)) as first_page:
+    ttl = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S)}
+    with serve_app(tmp_path, ttl) as url, browser_page(tmp_path, webcam_flags(video)) as first_page:
         pid = server_pid(url)
         context = first_page.context
         first_page.goto("about:blank")
