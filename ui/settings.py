@@ -89,7 +89,7 @@ TURN_STATE_KEY = "_moodtune_turn_credentials"
 
 def session_turn_credentials(turn: TurnSettings, state: MutableMapping[str, Any], now: float) -> TurnCredentials:
     """This session's TURN credentials, made on first use and again once less than a quarter of their
-    lifetime is left (a stream started later still has an hour or more)."""
+    lifetime is left (so a stream started later still has at least that quarter: an hour by default)."""
     held = state.get(TURN_STATE_KEY)
     if not isinstance(held, TurnCredentials) or held.expires_at - now < turn.ttl_s / 4:
         held = time_limited_credentials(turn.secret, turn.ttl_s, now)
