@@ -171,6 +171,13 @@ UPLOAD_MAX_MB: int = _whole("MOODTUNE_UPLOAD_MAX_MB", 8, minimum=1, maximum=10)
 # WebRTC ICE servers when neither st.secrets["ice_servers"] nor MOODTUNE_ICE_SERVERS (a JSON list) is set
 DEFAULT_ICE_SERVERS: tuple[dict[str, object], ...] = ({"urls": ["stun:stun.l.google.com:19302"]},)
 ICE_SERVERS_JSON: str | None = os.environ.get("MOODTUNE_ICE_SERVERS") or None
+# TURN with coturn's time-limited credentials (use-auth-secret; ui/turn.py): MOODTUNE_TURN_URLS (comma-separated
+# turn:/turns: URLs), MOODTUNE_TURN_SECRET (coturn's static-auth-secret: never shown), MOODTUNE_TURN_TTL_HOURS
+# (how long one session's credentials last, 0.25-48, default 4), MOODTUNE_TURN_RELAY_ONLY (1: browsers send
+# video only through the relay). st.secrets' [turn] table (same keys, lower case) replaces them; ui.settings
+# validates them when the app starts and names a bad one in the sidebar.
+TURN_ENV: dict[str, str] = {key: os.environ.get(f"MOODTUNE_TURN_{key.upper()}", "").strip()
+                            for key in ("urls", "secret", "ttl_hours", "relay_only")}
 APP_TRACKS: int = _whole("MOODTUNE_APP_TRACKS", 8, minimum=1, maximum=50)  # tracks shown per recommendation
 LIVE_REFRESH_S: float = 1.0  # how often a streaming Live screen reads the webcam results (not at all when idle)
 # seconds without video before the Live screen says the connection failed

@@ -11,9 +11,11 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 import config
 from ui.charts import probability_chart, timeline_chart
 from ui.live import (
+    MOVED_NOTICE,
     LiveSession,
     camera_denied_html,
     live_status,
+    moved_from_another_server,
     music_pacer,
     pending_change_text,
     release_closed_tabs,
@@ -22,7 +24,7 @@ from ui.live import (
 )
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
 from ui.resources import load_pipeline
-from ui.settings import ice_servers
+from ui.settings import rtc_configuration
 from ui.shell import ensure_app_shell
 from ui.style import emotion_headline_html
 
@@ -36,14 +38,14 @@ if pipeline is None:
     st.stop()
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
 pacer = music_pacer(config.MUSIC_DWELL_S)
-servers, _source = ice_servers()
 
+moved_notice = st.empty()  # filled below when this browser's previous server went away
 video_col, status_col = st.columns([3, 2], gap="large")
 with video_col, st.container(key="card-video"):
     ctx = webrtc_streamer(
         key="live",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
+        rtc_configuration=rtc_configuration(),  # TURN: this session's own credentials
         media_stream_constraints={"video": True, "audio": False},
         video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
         async_processing=True,
@@ -52,6 +54,8 @@ with video_col, st.container(key="card-video"):
     st.html(camera_denied_html(), unsafe_allow_javascript=True)
 release_closed_tabs(ctx)
 streaming = ctx.state.playing or ctx.state.signalling
+if not streaming and moved_from_another_server():
+    moved_notice.warning(MOVED_NOTICE, icon=":material/sync_problem:")
 
 
 def play_music(mood: str) -> None:

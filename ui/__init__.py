@@ -2,6 +2,7 @@
 
 * ``style`` – the one stylesheet (neumorphism cards) and small HTML fragments, always escaped.
 * ``settings`` – secrets and environment: Spotify credentials, WebRTC ICE servers.
+* ``turn`` – TURN with coturn's time-limited credentials (plain Python: made from a secret that stays here).
 * ``resources`` – process-wide heavy objects (the emotion pipeline), loaded once.
 * ``music`` – the database, recommendations per session and screen, and the players that show them.
 * ``charts`` – the probability bars and the session's emotion timeline.

@@ -14,6 +14,7 @@ video connection is released by ``release_closed_tabs`` within seconds instead o
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import weakref
@@ -203,6 +204,7 @@ class LiveSession:
 
         def callback(frame: av.VideoFrame) -> av.VideoFrame:
             now = clock()
+            watch_worker_loop()
             width, height = return_size(frame.width, frame.height, return_width)
             if self._analysis_due(now):
                 out = self.analyse(pipeline, frame.to_ndarray(format="bgr24"), now, (width, height))
@@ -410,6 +412,7 @@ def _reap_forever() -> None:
 
     while True:
         time.sleep(1.0)
+        close_finished_worker_loops()
         try:
             runtime = Runtime.instance()
         except RuntimeError:
@@ -443,3 +446,60 @@ def _reap_once(is_connected: Callable[[str], bool], now: float) -> list[str]:
         except Exception:  # noqa: BLE001 - a half-closed connection must not kill the reaper
             log.exception("stopping a closed tab's video connection failed")
     return [session_id for session_id, _ in released]
+
+
+# --- the video worker's event loop ------------------------------------------------------------------
+# streamlit-webrtc 0.79 runs each stream's frame callback (async_processing) on its own thread with its own
+# asyncio loop, and never closes that loop: an epoll descriptor and a socket pair per stream stay open until
+# a full garbage collection, which this server rarely runs (runner.postScriptGC = false). 12 closed tabs held
+# 28 descriptors (issue 23 §6). The callback names its loop here; the reaper closes it once its thread ends.
+_worker_loops: dict[asyncio.AbstractEventLoop, threading.Thread] = {}
+_worker_loops_lock = threading.Lock()
+
+
+def watch_worker_loop() -> None:
+    """Remember the event loop of the calling video worker thread, to close it when the thread ends."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # called outside a loop (tests): nothing to watch
+        return
+    if loop not in _worker_loops:
+        with _worker_loops_lock:
+            _worker_loops[loop] = threading.current_thread()
+
+
+def close_finished_worker_loops() -> int:
+    """Close the loops of video worker threads that have ended (a stopped stream); return how many."""
+    with _worker_loops_lock:
+        finished = [loop for loop, thread in _worker_loops.items() if not thread.is_alive()]
+        for loop in finished:
+            del _worker_loops[loop]
+    for loop in finished:
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
+    return len(finished)
+
+
+# --- a server that went away ------------------------------------------------------------------------
+MOVED_NOTICE = ("The connection to the server was lost and another server has picked it up: your camera "
+                "stream stopped with the old one. Press **Start** again (the button comes back within a few "
+                "seconds) and your music follows.")
+
+
+def moved_from_another_server() -> bool:
+    """True when this browser asked to resume a session this server process does not have: the server it
+    was on stopped (a replica behind a load balancer, or a restart), so its video and music are gone.
+
+    Streamlit's browser names the session it wants back in its websocket's Sec-WebSocket-Protocol header
+    (third entry); a fresh visit names none.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    try:
+        raw = st.context.headers.get("Sec-Websocket-Protocol") or ""
+    except Exception:  # noqa: BLE001 - bare mode / AppTest: no websocket
+        return False
+    entries = [entry.strip() for entry in raw.split(",")]
+    wanted = entries[2] if len(entries) >= 3 else ""
+    run_ctx = get_script_run_ctx()
+    return bool(wanted) and run_ctx is not None and wanted != run_ctx.session_id

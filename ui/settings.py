@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import streamlit as st
@@ -17,6 +18,7 @@ import streamlit as st
 import config
 from recommender.scheduler import start_scheduler
 from recommender.spotify import SpotifyCredentials
+from ui.turn import TurnCredentials, TurnSettings, parse_turn_settings, time_limited_credentials
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +72,68 @@ def ice_servers(secrets: Mapping[str, Any] | None = None) -> tuple[list[dict[str
     return [dict(server) for server in config.DEFAULT_ICE_SERVERS], "default"
 
 
+def turn_settings(secrets: Mapping[str, Any] | None = None) -> tuple[TurnSettings | None, list[str]]:
+    """The TURN server with time-limited credentials (``st.secrets["turn"]``, else ``MOODTUNE_TURN_*``), or
+    None; and the problems with those settings (never quoting the secret)."""
+    secrets = secrets_mapping() if secrets is None else secrets
+    table = secrets.get("turn")
+    if table is not None:
+        if not isinstance(table, Mapping):
+            return None, ["st.secrets turn must be a table ([turn] with urls and secret); TURN is off."]
+        return parse_turn_settings(table, lambda key: f"st.secrets [turn] {key}")
+    return parse_turn_settings(config.TURN_ENV, lambda key: f"MOODTUNE_TURN_{key.upper()}")
+
+
+TURN_STATE_KEY = "_moodtune_turn_credentials"
+
+
+def session_turn_credentials(turn: TurnSettings, state: MutableMapping[str, Any], now: float) -> TurnCredentials:
+    """This session's TURN credentials, made on first use and again once less than a quarter of their
+    lifetime is left (so a stream started later still has at least that quarter: an hour by default)."""
+    held = state.get(TURN_STATE_KEY)
+    if not isinstance(held, TurnCredentials) or held.expires_at - now < turn.ttl_s / 4:
+        held = time_limited_credentials(turn.secret, turn.ttl_s, now)
+        state[TURN_STATE_KEY] = held
+    return held
+
+
+def rtc_configuration(secrets: Mapping[str, Any] | None = None, state: MutableMapping[str, Any] | None = None,
+                      now: float | None = None) -> dict[str, Any]:
+    """The browser's RTCConfiguration: the ICE servers, plus the TURN server with this session's own
+    time-limited credentials, and ``iceTransportPolicy: "relay"`` when TURN is relay-only.
+
+    The server's WebRTC gets the same ICE servers (streamlit-webrtc passes it only ``iceServers``).
+    """
+    secrets = secrets_mapping() if secrets is None else secrets
+    servers, _source = ice_servers(secrets)
+    turn, _problems = turn_settings(secrets)
+    if turn is None:
+        return {"iceServers": servers}
+    credentials = session_turn_credentials(turn, st.session_state if state is None else state,
+                                           time.time() if now is None else now)
+    configuration: dict[str, Any] = {"iceServers": [*servers, credentials.ice_server(turn.urls)]}
+    if turn.relay_only:
+        configuration["iceTransportPolicy"] = "relay"
+    return configuration
+
+
 _logged_problems = False
 
 
 def show_settings_problems() -> None:
     """Name every refused setting in the sidebar (their defaults are in use); logged once per process."""
     global _logged_problems  # noqa: PLW0603 - once per process, not per rerun
-    if not config.SETTINGS_PROBLEMS:
+    problems = [*config.SETTINGS_PROBLEMS, *turn_settings()[1]]
+    if not problems:
         return
     if not _logged_problems:
         _logged_problems = True
-        for problem in config.SETTINGS_PROBLEMS:
+        for problem in problems:
             log.warning("setting ignored: %s", problem)
     with st.sidebar:
         # st.text: the values come from the environment and must not be read as Markdown
         st.warning("Some settings were not valid, so their defaults are used. Fix them and restart:", icon=":material/settings:")
-        for problem in config.SETTINGS_PROBLEMS:
+        for problem in problems:
             st.text(problem)
 
 
