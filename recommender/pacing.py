@@ -67,6 +67,12 @@ class MusicPacer:
         changed = self._pending is not None and self._switch()
         return self._state(self._clock(), changed)
 
+    def choose(self, mood: str) -> MusicState:
+        """The user says their mood is ``mood`` ("Not right?"): play its music and pin it until ``unpin``."""
+        changed = mood != self._playing
+        self._playing, self._pending, self._pending_since, self._pinned = mood, None, None, True
+        return self._state(self._clock(), changed)
+
     def keep(self) -> MusicState:
         """Pin the current music: no automatic switch until ``unpin``."""
         self._pinned = True

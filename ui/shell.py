@@ -10,6 +10,27 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 LOGO: str = str(Path(__file__).with_name("logo.svg"))
 
+# On a phone the side panel covers the page: close it once a screen is chosen in it, and when a page opens
+# with it open (Streamlit remembers the panel's state across reloads). Runs once per browser tab.
+PHONE_WIDTH_PX = 640
+CLOSE_PANEL_ON_PHONES = f"""<script>
+(() => {{
+  if (window.__mtPanelCloser) return;
+  window.__mtPanelCloser = true;
+  const phone = () => window.matchMedia("(max-width: {PHONE_WIDTH_PX}px)").matches;
+  const close = () => {{
+    const panel = document.querySelector('[data-testid="stSidebar"]');
+    if (!phone() || !panel || panel.dataset.collapsed !== "false") return;
+    panel.querySelector('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]')
+      ?.click();
+  }};
+  document.addEventListener("click", (event) => {{
+    if (event.target.closest('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]')) setTimeout(close, 150);
+  }}, true);
+  setTimeout(close, 300);
+}})();
+</script>"""
+
 
 def ensure_app_shell() -> None:
     """Rerun this screen through ``app.py`` when Streamlit started it on its own.

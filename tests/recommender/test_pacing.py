@@ -114,6 +114,18 @@ def test_following_again_counts_the_time_the_new_mood_already_held(clock: FakeCl
     assert run(pacer, clock, "sad", 0.5)[-1] == "sad"
 
 
+def test_choosing_a_mood_plays_it_and_pins_it(clock: FakeClock) -> None:
+    pacer = MusicPacer(dwell_s=15, clock=clock)
+    pacer.observe("happy")
+    run(pacer, clock, "sad", 5.0)
+    state = pacer.choose("neutral")  # "Not right?": the user says neutral
+    assert (state.playing, state.pending, state.pinned, state.changed) == ("neutral", None, True, True)
+    assert not pacer.choose("neutral").changed
+    assert set(run(pacer, clock, "sad", 60.0)) == {"neutral"}  # the face no longer moves the music
+    pacer.unpin()  # sad has held 60 s: following the face again plays it
+    assert pacer.state.playing == "sad"
+
+
 def test_reset_forgets_the_music(clock: FakeClock) -> None:
     pacer = MusicPacer(dwell_s=15, clock=clock)
     pacer.observe("happy")
