@@ -21,13 +21,17 @@ CLOSE_PANEL_ON_PHONES = f"""<script>
   const close = () => {{
     const panel = document.querySelector('[data-testid="stSidebar"]');
     if (!phone() || !panel || panel.dataset.collapsed !== "false") return;
-    panel.querySelector('[data-testid="stSidebarCollapseButton"] button, [data-testid="stSidebarCollapseButton"]')
-      ?.click();
+    panel.querySelector('[data-testid="stSidebarCollapseButton"] button')?.click();
   }};
+  let touched = false;  // once the visitor has clicked, the panel is theirs: only a chosen screen closes it
+  const closeOnOpen = () => {{ if (!touched) close(); }};
   document.addEventListener("click", (event) => {{
-    if (event.target.closest('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]')) setTimeout(close, 150);
+    touched = true;
+    // Streamlit ignores the panel's button while it switches screens: try again until it has closed
+    if (event.target.closest('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'))
+      for (const ms of [300, 800, 1500, 2500]) setTimeout(close, ms);
   }}, true);
-  setTimeout(close, 300);
+  for (const ms of [300, 1000, 2000]) setTimeout(closeOnOpen, ms);
 }})();
 </script>"""
 
