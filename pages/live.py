@@ -98,10 +98,11 @@ def controls(mood_shown: bool, music_pending: bool, pinned: bool) -> None:
         if music_pending:
             if st.button("Switch now", key="music_switch", icon=":material/skip_next:"):
                 play_music(pacer.switch_now().playing)
-            if not pinned and st.button("Keep this music", key="music_keep", icon=":material/push_pin:"):
+            if not pinned and st.button("Keep music", key="music_keep", icon=":material/push_pin:",
+                                        help="Keep this music: it stays until you let it follow your mood again."):
                 pacer.keep()
                 st.rerun(scope="fragment")
-        if pinned and st.button("Follow my mood again", key="music_unpin", icon=":material/sync:",
+        if pinned and st.button("Follow my mood", key="music_unpin", icon=":material/sync:",
                                 help="The music is pinned: it stays until you press this."):
             if pacer.unpin().changed:
                 play_music(pacer.state.playing)

@@ -31,7 +31,7 @@ from streamlit.logger import get_logger
 from emotion.labels import EMOTIONS
 from emotion.pipeline import FaceReading, FramePipeline
 from emotion.smoothing import EmotionSmoother
-from recommender.pacing import MusicPacer, MusicState
+from recommender.pacing import MusicPacer
 
 # Streamlit's logger setup: these lines reach the server log at its default level (info), with timestamps
 log = get_logger(__name__)
@@ -307,13 +307,6 @@ def music_pacer(dwell_s: float) -> MusicPacer:
     return pacer
 
 
-def pending_change_text(music: MusicState) -> str:
-    """"Mood changed to sad: new music in 12 s" (or, pinned, that the music stays)."""
-    if music.pinned or music.switch_in_s is None:
-        return f"Mood changed to {music.pending}: this music stays (pinned) until you let it follow your mood."
-    return f"Mood changed to {music.pending}: new music in {max(1, round(music.switch_in_s))} s."
-
-
 CAMERA_DENIED = ("The browser blocked the camera. To allow it, open this site's settings and set Camera to Allow: "
                  "on a computer, click the camera (or lock) icon in the address bar; on a phone, tap the icon "
                  "left of the address (Chrome) or \"aA\" (Safari) and choose the site or website settings. "
@@ -340,7 +333,7 @@ def camera_denied_html() -> str:
     for (const frame of document.querySelectorAll('iframe[title*="webrtc_streamer"]')) {{
       try {{
         const body = frame.contentDocument?.body;
-        if (!body || !raw.test(body.innerText || "")) continue;
+        if (!body || !raw.test(body.textContent || "")) continue;  // textContent: still there once hidden
         denied = true;
         for (const node of body.querySelectorAll("*")) {{  // the innermost element holding the raw error
           if (raw.test(node.textContent || "") && ![...node.children].some((c) => raw.test(c.textContent || "")))

@@ -42,33 +42,31 @@ def clock_text(at: datetime, zone: tzinfo) -> str:
 
 def music_line_html(music: MusicState, dwell_s: float, chosen: bool = False,
                     show_after_s: float = PENDING_SHOW_AFTER_S) -> str:
-    """One quiet line under the headline: what the music is for, and a lasting change coming.
+    """Two quiet lines under the headline: what the music is for, and a lasting change coming.
 
-    The line always has the same height (the page never jumps): a change shows only once it has held
-    ``show_after_s`` seconds, then as a thin bar that fills until the music follows.
+    The block always has the same height (the page never jumps; ui/style.css): a change shows only once it
+    has held ``show_after_s`` seconds, then as one short line over a thin bar that fills until the music
+    follows.
     """
+    change, progress = "", None
     if music.playing is None:
-        text, progress = "Music starts when your expression has been steady for a moment.", None
+        first = "Music starts when your expression has been steady for a moment."
     else:
         playing = html.escape(music.playing)
-        text = f"Music for <b>{playing}</b>" + (" (you chose it)" if chosen else "")
-        progress = None
+        first = f"Music for <b>{playing}</b>" + (" (you chose it)" if chosen else " · pinned" if music.pinned else "")
         if music.pending is not None and music.pending_for_s >= show_after_s:
             pending = html.escape(music.pending)
             if music.pinned:
-                text += f" · you look <b>{pending}</b> now; the music stays until you let it follow your mood."
+                change = f"You look {pending} now: the music stays until you let it follow your mood."
             else:
-                seconds = max(1, round(music.switch_in_s or 0.0))
-                text = (f"Mood changed to <b>{pending}</b>: new music in {seconds} s. "
-                        f"Music for {playing} until then.")
+                change = f"Mood changed to {pending}: new music in {max(1, round(music.switch_in_s or 0.0))} s."
                 progress = min(1.0, music.pending_for_s / dwell_s)
-        elif music.pinned:
-            text += " · pinned: it stays until you let it follow your mood."
     bar = ("" if progress is None else
            f'<div class="mt-progress" role="progressbar" aria-valuenow="{progress * 100:.0f}" aria-valuemin="0" '
            f'aria-valuemax="100"><div style="width:{progress * 100:.0f}%"></div></div>')
     icon = icon_html(emotion_icon(music.playing) if music.playing else "music_note")
-    return f'<div class="mt-music-line">{icon}<div><div>{text}</div>{bar}</div></div>'
+    return (f'<div class="mt-music-line">{icon}<div><div class="mt-line">{first}</div>'
+            f'<div class="mt-line mt-muted" title="{html.escape(change, quote=True)}">{change}</div>{bar}</div></div>')
 
 
 @dataclass(frozen=True)

@@ -207,8 +207,15 @@ WATCH_LAYOUT = """() => {
   window.__mtNotices = 0;
   const music = document.querySelector('.st-key-card-music');
   let shown = false;
+  window.__mtMoves = [];
   window.__mtTimer = setInterval(() => {
-    window.__mtTops.push(Math.round(music.getBoundingClientRect().top));
+    const top = Math.round(music.getBoundingClientRect().top);
+    if (window.__mtTops.length && top !== window.__mtTops[window.__mtTops.length - 1]) {
+      const card = document.querySelector('.st-key-card-mood');  // what the mood card held at that moment
+      window.__mtMoves.push([top, [...card.querySelectorAll('[data-testid="stElementContainer"]')]
+        .map((e) => `${e.dataset.testid}:${Math.round(e.getBoundingClientRect().height)}:${e.innerText.slice(0, 30)}`)]);
+    }
+    window.__mtTops.push(top);
     const now = /new music in/.test(document.body.innerText);
     if (now && !shown) window.__mtNotices += 1;
     shown = now;
@@ -241,11 +248,11 @@ def test_a_changing_face_leaves_the_page_still(url: str, tmp_path: Path, size: d
         page.get_by_text("new music in", exact=False).wait_for(timeout=20_000)
         assert page.locator('.mt-progress[role="progressbar"]').count() == 1
         page.screenshot(path=str(ARTIFACTS / f"phone_first_pending_{_tag(size)}.png"))
-        page.get_by_role("button", name="Keep this music").click()
+        page.get_by_role("button", name="Keep music").click()
         time.sleep(config.MUSIC_DWELL_S + 3)  # sad outlasts the dwell while the music is pinned
-        tops = page.evaluate("() => window.__mtTops")
-        assert max(tops) - min(tops) <= 2, "the announcement moved the music"
-        page.get_by_role("button", name="Follow my mood again").click()
+        tops, moves = page.evaluate("() => [window.__mtTops, window.__mtMoves]")
+        assert max(tops) - min(tops) <= 2, f"the announcement moved the music: {moves[:3]}"
+        page.get_by_role("button", name="Follow my mood").click()
         clicked = time.monotonic()
         page.locator(f'[data-testid="stSidebar"] iframe[src*="/embed/playlist/{playlist_id("sad")}"]').wait_for(
             state="attached", timeout=(config.MUSIC_DWELL_S + 10) * 1000)
