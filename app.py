@@ -19,7 +19,6 @@ start_background_sync()  # the sync thread opens the database: no screen waits f
 # freshly started server also runs through this navigation (see ui/shell.py). The links are drawn here, not
 # by Streamlit, because .streamlit/config.toml turns its automatic list off: on a server's first visit that
 # list would flash the raw file names of pages/ before this script runs.
-normalise_page_address("live")
 screens = [
     st.Page("pages/live.py", title="Live", icon=":material/videocam:", url_path="live", default=True),
     st.Page("pages/snapshot.py", title="Snapshot", icon=":material/photo_camera:", url_path="snapshot"),
@@ -27,6 +26,7 @@ screens = [
     st.Page("pages/model.py", title="Model", icon=":material/psychology:", url_path="model"),
     st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
+normalise_page_address("live", known=[screen.url_path for screen in screens])  # an unknown address: Live
 navigation = st.navigation(screens, position="hidden")
 st.logo(LOGO, size="large", icon_image=LOGO)  # with the app's name (ui/style.css): in view on phones too
 with st.sidebar:

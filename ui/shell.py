@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
@@ -49,8 +50,9 @@ def ensure_app_shell() -> None:
         st.rerun()
 
 
-def normalise_page_address(default_url_path: str) -> None:
-    """Let ``/Library`` open ``/library``, and ``/live`` open the default page (whose own address is ``/``).
+def normalise_page_address(default_url_path: str, known: Iterable[str] = ()) -> None:
+    """Let ``/Library`` open ``/library``, ``/live`` open the default page (whose own address is ``/``), and
+    an address that is none of ``known`` open the default page quietly (no "Page not found" notice).
 
     Streamlit matches the requested page name exactly, and gives the default page no name at all; the
     requested name is folded to lower case here, before ``st.navigation`` resolves it. Best effort: on a
@@ -62,4 +64,5 @@ def normalise_page_address(default_url_path: str) -> None:
     if not isinstance(requested, str) or not requested:
         return
     folded = requested.strip("/").lower()
-    manager._intended_page_name = "" if folded == default_url_path else folded  # noqa: SLF001
+    unknown = bool(known) and folded not in set(known)
+    manager._intended_page_name = "" if folded == default_url_path or unknown else folded  # noqa: SLF001
