@@ -85,7 +85,7 @@ def controls(mood_shown: bool, music_pending: bool, pinned: bool) -> None:
 
     The row keeps its height whether or not buttons show (ui/style.css), so nothing below it moves.
     """
-    with st.container(key="live-controls", horizontal=True, gap="small"):
+    with st.container(key="live-controls", horizontal=True, wrap=False, gap="small"):
         if mood_shown:
             with st.popover("Not right?", icon=":material/edit:",
                             help="Tell Moodtune your mood: its music plays and stays until you let it follow "
