@@ -117,7 +117,6 @@ def details(reading: object, streaming_now: bool) -> None:
         if streaming_now and reading.probs is not None:
             st.altair_chart(probability_chart(reading.probs), width="stretch")
         if not reading.timeline:
-            st.caption("Nothing read yet this session.")
             return
         st.markdown("**Your mood over time**")
         st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
@@ -169,7 +168,8 @@ def live_panel() -> None:
     show_status(status)
     if status.streaming:
         st.caption(f"{reading.analysed_fps:.1f} frames analysed per second")
-    details(reading, status.streaming)
+    if reading.timeline or reading.probs is not None:
+        details(reading, status.streaming)
 
 
 with mood_col, st.container(key="card-mood"):

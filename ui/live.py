@@ -337,7 +337,7 @@ def camera_denied_html() -> str:
         denied = true;
         for (const node of body.querySelectorAll("*")) {{  // the innermost element holding the raw error
           if (raw.test(node.textContent || "") && ![...node.children].some((c) => raw.test(c.textContent || "")))
-            node.style.display = "none";
+            (node.closest('.MuiAlert-root, [role="alert"]') || node).style.display = "none";
         }}
       }} catch (error) {{ /* not same-origin: nothing to read */ }}
     }}
