@@ -69,7 +69,8 @@ def describe_run(run: SyncRun) -> str:
 def playlist_status(playlist: Playlist) -> str:
     """Whether the playlist is known to exist: embed-only, verified by a sync, or not verified yet."""
     if playlist.embed_only:
-        return "Spotify's own playlist: it plays on Live and Snapshot, but Spotify doesn't let apps read its tracks, so it is not synced."
+        return ("Spotify's own playlist: it plays on Live and Snapshot, but Spotify doesn't let apps read its "
+                "tracks, so it is not synced.")
     if playlist.verified:
         return f"✓ Verified by the sync of {when(playlist.last_synced)} · {playlist.track_count} tracks."
     return ("Not verified yet: Moodtune hasn't read this playlist from Spotify. It plays if the link is right; "

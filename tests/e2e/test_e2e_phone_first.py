@@ -213,7 +213,7 @@ WATCH_LAYOUT = """() => {
     if (window.__mtTops.length && top !== window.__mtTops[window.__mtTops.length - 1]) {
       const card = document.querySelector('.st-key-card-mood');  // what the mood card held at that moment
       window.__mtMoves.push([top, [...card.querySelectorAll('[data-testid="stElementContainer"]')]
-        .map((e) => `${e.dataset.testid}:${Math.round(e.getBoundingClientRect().height)}:${e.innerText.slice(0, 30)}`)]);
+        .map((e) => `${Math.round(e.getBoundingClientRect().height)}:${e.innerText.slice(0, 30)}`)]);
     }
     window.__mtTops.push(top);
     const now = /new music in/.test(document.body.innerText);
