@@ -1,4 +1,10 @@
-"""Live: the browser webcam, the mood it shows at once, and music that follows the mood at a musical pace."""
+"""Live: the browser webcam, the mood it shows at once, and music that follows the mood at a musical pace.
+
+Layout (issue 19 §1): on a computer the video sits left and the mood card with the music right, so the
+music is in view while streaming; on a phone (ui/style.css) the mood card comes first, then a compact
+video, then the music; the playlist plays in a mini-player pinned to the bottom of the screen. The details
+(seven bars, the timeline, the session's history) fold away in the mood card.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 import config
+from emotion.labels import EMOTIONS
 from ui.charts import probability_chart, timeline_chart
 from ui.live import (
     MOVED_NOTICE,
@@ -17,30 +24,34 @@ from ui.live import (
     live_status,
     moved_from_another_server,
     music_pacer,
-    pending_change_text,
     release_closed_tabs,
     session_holder,
     show_status,
 )
+from ui.live_view import PENDING_SHOW_AFTER_S, clock_text, history_csv, mood_history, music_line_html, visitor_zone
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
 from ui.resources import load_pipeline
 from ui.settings import rtc_configuration
 from ui.shell import ensure_app_shell
-from ui.style import emotion_headline_html
+from ui.style import emotion_headline_html, emotion_icon
 
 ensure_app_shell()
 
 st.title(":material/videocam: Live")
-st.caption("Your face, read in your browser's video stream; music that follows your mood.")
+st.caption("Your browser sends the webcam video to the Moodtune server, which reads your expression in memory "
+           "(nothing is stored); the music follows your mood.")
 
 pipeline = load_pipeline()  # before START, so the first frames never wait for the model
 if pipeline is None:
     st.stop()
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
 pacer = music_pacer(config.MUSIC_DWELL_S)
-
 moved_notice = st.empty()  # filled below when this browser's previous server went away
-video_col, status_col = st.columns([3, 2], gap="large")
+zone = visitor_zone(st.context.timezone)
+music_log: list[tuple[datetime, str]] = st.session_state.setdefault("live_music_log", [])
+
+with st.container(key="live-layout"):
+    video_col, mood_col = st.columns([2, 3], gap="medium")
 with video_col, st.container(key="card-video"):
     ctx = webrtc_streamer(
         key="live",
@@ -61,59 +72,121 @@ if not streaming and moved_from_another_server():
 def play_music(mood: str) -> None:
     """Give the persistent player the new mood's playlist, then redraw the whole screen with its tracks."""
     set_now_playing(recommendation_for("live", mood, st.session_state.get("music_mode", "match")))
+    music_log.append((datetime.now(UTC), mood))
+    if mood != st.session_state.get("live_chosen_music"):
+        st.session_state.pop("live_chosen_music", None)  # the face (or "Switch now") chose this music
     st.rerun(scope="app")
+
+
+def remember_correction() -> None:
+    """"Not right?": keep the user's choice for the panel (it plays the music), and clear the picker."""
+    st.session_state["live_chosen"] = st.session_state.get("live_correction")
+    st.session_state["live_correction"] = None
+
+
+def controls(mood_shown: bool, music_pending: bool, pinned: bool) -> None:
+    """The small row under the headline: "Not right?", and the music's buttons when they apply.
+
+    The row keeps its height whether or not buttons show (ui/style.css), so nothing below it moves.
+    """
+    with st.container(key="live-controls", horizontal=True, wrap=False, gap="small"):
+        if mood_shown:
+            with st.popover("Not right?", icon=":material/edit:",
+                            help="Tell Moodtune your mood: its music plays and stays until you let it follow "
+                                 "your face again."):
+                st.pills("Your mood is", EMOTIONS, key="live_correction", on_change=remember_correction,
+                         format_func=lambda mood: f":material/{emotion_icon(mood)}: {mood}")
+                count = st.session_state.get("live_corrections", 0)
+                st.caption(f"Corrected {count} time{'s' if count != 1 else ''} this session "
+                           "(counted here only, never stored).")
+        if music_pending:
+            if st.button("Switch now", key="music_switch", icon=":material/skip_next:"):
+                play_music(pacer.switch_now().playing)
+            if not pinned and st.button("Keep music", key="music_keep", icon=":material/push_pin:",
+                                        help="Keep this music: it stays until you let it follow your mood again."):
+                pacer.keep()
+                st.rerun(scope="fragment")
+        if pinned and st.button("Follow my mood", key="music_unpin", icon=":material/sync:",
+                                help="The music is pinned: it stays until you press this."):
+            if pacer.unpin().changed:
+                play_music(pacer.state.playing)
+            st.session_state.pop("live_chosen_music", None)
+            st.rerun(scope="fragment")
+
+
+def details(reading: object, streaming_now: bool) -> None:
+    """The seven bars, the timeline and the session's history, folded away."""
+    with st.expander("Details: all seven moods, your mood over time, this session's history",
+                     icon=":material/insights:"):
+        if streaming_now and reading.probs is not None:
+            st.altair_chart(probability_chart(reading.probs), width="stretch")
+        if not reading.timeline:
+            return
+        st.markdown("**Your mood over time**")
+        st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
+        rows = mood_history(reading.timeline, music_log)
+        st.markdown("**This session** (kept in this session only)")
+        st.dataframe(
+            [{"from": clock_text(row.start, zone), "for": f"{row.seconds:.0f} s", "mood": row.mood,
+              "music": row.music or "–"} for row in rows[-12:]],
+            hide_index=True, width="stretch",
+        )
+        st.download_button("Save as CSV", history_csv(rows, zone), file_name="moodtune-session.csv",
+                           mime="text/csv", icon=":material/download:", on_click="ignore", key="live_history_csv")
 
 
 # Only a streaming page refreshes itself: an idle Live screen costs the server nothing.
 @st.fragment(run_every=config.LIVE_REFRESH_S if streaming else None)
 def live_panel() -> None:
-    """The mood at once (headline, bars, timeline); the music only when the pacer says so."""
+    """The mood at once (headline, music line, folded details); the music only when the pacer says so."""
     now = time.monotonic()
     age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
     reading = live.reading(now)
     status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
                          config.LIVE_CONNECT_TIMEOUT_S)
     live.log_problem(status)
-    if reading.mood is not None:
-        last = "" if status.streaming else f"last reading, {reading.read_at:%H:%M:%S} UTC" if reading.read_at else ""
-        st.html(emotion_headline_html(reading.mood, reading.confidence, last))
-    show_status(status)
-    if status.streaming:
-        st.caption(f"{reading.analysed_fps:.1f} frames analysed per second")
 
+    chosen = st.session_state.pop("live_chosen", None)
+    if chosen in EMOTIONS:
+        st.session_state["live_corrections"] = st.session_state.get("live_corrections", 0) + 1
+        st.session_state["live_chosen_music"] = chosen
+        if pacer.choose(chosen).changed:
+            play_music(chosen)
+        st.rerun(scope="fragment")
+
+    if reading.mood is not None:
+        if status.streaming:
+            caption = ""
+        else:
+            caption = "camera paused" + (f" · last reading {clock_text(reading.read_at, zone)}"
+                                         if reading.read_at else "")
+        st.html(emotion_headline_html(reading.mood, reading.confidence, caption))
     music = pacer.observe(reading.stable if status.streaming else None)
     if music.changed:
         play_music(music.playing)
-    if music.pending is not None:
-        st.info(pending_change_text(music), icon=":material/music_note:")
-        switch, keep = st.columns(2)
-        if switch.button("Switch now", key="music_switch", width="stretch"):
-            play_music(pacer.switch_now().playing)
-        if not music.pinned and keep.button("Keep this music", key="music_keep", width="stretch"):
-            pacer.keep()
-            st.rerun(scope="fragment")
-    if music.pinned and st.button("Follow my mood again", key="music_unpin",
-                                  help="The music is pinned: it stays until you press this."):
-        pacer.unpin()
-        st.rerun(scope="fragment")
-    if status.streaming and reading.probs is not None:
-        st.altair_chart(probability_chart(reading.probs), width="stretch")
-    if reading.timeline:
-        st.markdown("**Your mood over time**")
-        st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
+    announced = music.pending is not None and music.pending_for_s >= PENDING_SHOW_AFTER_S
+    controls(reading.mood is not None, announced, music.pinned)
+    if reading.mood is not None or music.playing is not None:
+        st.html(music_line_html(music, pacer.dwell_s, chosen=st.session_state.get("live_chosen_music") is not None
+                                and music.pinned))
+    show_status(status)
+    if status.streaming:
+        st.caption(f"{reading.analysed_fps:.1f} frames analysed per second")
+    if reading.timeline or reading.probs is not None:
+        details(reading, status.streaming)
 
 
-with status_col, st.container(key="card-status"):
+with mood_col, st.container(key="card-mood"):
     live_panel()
 
 playing = pacer.state.playing
-with st.container(key="card-music"):
+with mood_col, st.container(key="card-music"):
     mode = mode_switch("live_mode")
     if playing is None:
         st.markdown(":material/headphones: Music appears here once your expression has been steady for a moment.")
     else:
         rec = recommendation_for("live", playing, mode)
         if rec is not None:
-            st.caption("The mood's playlist plays in the side panel (the » button at the top left on a phone) "
+            st.caption("The mood's playlist plays in the side panel (on a phone, at the bottom of the screen) "
                        "and keeps playing while you visit other screens.")
             render_recommendation(rec, show_playlists=False)

@@ -16,6 +16,7 @@ from ui.model_info import (
     per_class_frame,
     per_face_ms,
     read_json,
+    plain_summary,
     round_trip,
     speed_frame,
     split_report,
@@ -37,8 +38,13 @@ for name in ("results", "recommender", "detectors"):
 face_ms = per_face_ms(bench["results"])
 speed_note = f" (about {face_ms:.0f} ms per face, measured below)" if face_ms is not None else ""
 
-with st.container(key="card-about-model"):
-    st.subheader("What the model is")
+summary = plain_summary(metrics or {})
+if summary:
+    with st.container(key="card-summary"):
+        st.markdown(f"#### {summary}")
+        st.caption("An expression is not a feeling: treat each reading as a playful guess. The details follow.")
+
+with st.container(key="card-about-model"), st.expander("What the model is", expanded=False):
     st.markdown(
         f"""
 - **Face detection:** YuNet (OpenCV model zoo), run on a 320-pixel-wide copy of each frame; the largest

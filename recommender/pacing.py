@@ -21,8 +21,8 @@ import config
 class MusicState:
     """What plays and what waits: ``playing`` is the mood of the music on screen (None before the first).
 
-    ``pending`` is a different mood that has held since ``pending_since`` (monotonic seconds); the music
-    follows it after ``switch_in_s`` more seconds unless ``pinned``.
+    ``pending`` is a different mood that has held since ``pending_since`` (monotonic seconds, for
+    ``pending_for_s``); the music follows it after ``switch_in_s`` more seconds unless ``pinned``.
     """
 
     playing: str | None
@@ -31,6 +31,7 @@ class MusicState:
     switch_in_s: float | None
     pinned: bool
     changed: bool  # the music changed on this observation
+    pending_for_s: float = 0.0  # how long the pending mood has held (0 without one)
 
 
 class MusicPacer:
@@ -66,17 +67,25 @@ class MusicPacer:
         changed = self._pending is not None and self._switch()
         return self._state(self._clock(), changed)
 
+    def choose(self, mood: str) -> MusicState:
+        """The user says their mood is ``mood`` ("Not right?"): play its music and pin it until ``unpin``."""
+        changed = mood != self._playing
+        self._playing, self._pending, self._pending_since, self._pinned = mood, None, None, True
+        return self._state(self._clock(), changed)
+
     def keep(self) -> MusicState:
         """Pin the current music: no automatic switch until ``unpin``."""
         self._pinned = True
         return self._state(self._clock(), False)
 
     def unpin(self) -> MusicState:
-        """Follow the mood again; a pending change counts its full dwell from now, so the user sees it come."""
+        """Follow the mood again. A pending mood keeps the time it has already held: one that has lasted the
+        dwell plays at once (``changed``), a younger one switches when it reaches the dwell."""
         self._pinned = False
-        if self._pending is not None:
-            self._pending_since = self._clock()
-        return self._state(self._clock(), False)
+        now = self._clock()
+        changed = (self._pending is not None and self._pending_since is not None
+                   and now - self._pending_since >= self.dwell_s and self._switch())
+        return self._state(now, changed)
 
     def reset(self) -> None:
         """Forget the music and any pending change (the next mood starts music at once)."""
@@ -90,7 +99,8 @@ class MusicPacer:
         switch_in = None
         if self._pending_since is not None and not self._pinned:
             switch_in = max(0.0, self.dwell_s - (now - self._pending_since))
-        return MusicState(self._playing, self._pending, self._pending_since, switch_in, self._pinned, changed)
+        held = now - self._pending_since if self._pending_since is not None else 0.0
+        return MusicState(self._playing, self._pending, self._pending_since, switch_in, self._pinned, changed, held)
 
     @property
     def state(self) -> MusicState:

@@ -41,18 +41,28 @@ def probability_chart(probs: np.ndarray | Sequence[float]) -> alt.Chart:
 
 
 TIMELINE_MIN_SPAN = timedelta(minutes=1)
+TIMELINE_GAP = timedelta(seconds=6)  # points further apart (the camera was stopped) are not joined by a line
+
+
+def timeline_frame(timeline: Sequence[TimelinePointLike]) -> pd.DataFrame:
+    """The timeline as rows (time, emotion, confidence, stretch): a new stretch starts after each gap, so the
+    line is never drawn across a time the camera was off."""
+    rows, stretch, previous = [], 0, None
+    for point in timeline:
+        if previous is not None and point.at - previous > TIMELINE_GAP:
+            stretch += 1
+        rows.append((point.at, _label(point.emotion), point.confidence, stretch))
+        previous = point.at
+    return pd.DataFrame(rows, columns=["time", "emotion", "confidence", "stretch"])
 
 
 def timeline_chart(timeline: Sequence[TimelinePointLike], now: datetime) -> alt.Chart:
     """The mood over time: one point every few seconds, on a clock-time axis ending at ``now``.
 
     The axis always spans at least a minute (so a fresh session does not show fractions of a second)
-    and reads as hours:minutes:seconds.
+    and reads as hours:minutes:seconds in the browser's own time zone (Vega-Lite shows local time).
     """
-    frame = pd.DataFrame(
-        [(point.at, _label(point.emotion), point.confidence) for point in timeline],
-        columns=["time", "emotion", "confidence"],
-    )
+    frame = timeline_frame(timeline)
     start = min([now - TIMELINE_MIN_SPAN, *(point.at for point in timeline)])
     return (
         alt.Chart(frame, height=170)
@@ -62,6 +72,7 @@ def timeline_chart(timeline: Sequence[TimelinePointLike], now: datetime) -> alt.
                     axis=alt.Axis(format="%H:%M:%S", tickCount=4, labelOverlap=True)),
             y=alt.Y("emotion:N", sort=[_label(e) for e in EMOTIONS], title=None,
                     scale=alt.Scale(domain=[_label(e) for e in EMOTIONS])),
+            detail="stretch:N",
             tooltip=[alt.Tooltip("time:T", format="%H:%M:%S"), alt.Tooltip("emotion:N"),
                      alt.Tooltip("confidence:Q", format=".0%")],
         )

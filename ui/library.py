@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,7 +69,8 @@ def describe_run(run: SyncRun) -> str:
 def playlist_status(playlist: Playlist) -> str:
     """Whether the playlist is known to exist: embed-only, verified by a sync, or not verified yet."""
     if playlist.embed_only:
-        return "Spotify's own playlist: it plays here, but Spotify doesn't let apps read its tracks, so it is not synced."
+        return ("Spotify's own playlist: it plays on Live and Snapshot, but Spotify doesn't let apps read its "
+                "tracks, so it is not synced.")
     if playlist.verified:
         return f"✓ Verified by the sync of {when(playlist.last_synced)} · {playlist.track_count} tracks."
     return ("Not verified yet: Moodtune hasn't read this playlist from Spotify. It plays if the link is right; "
@@ -171,8 +173,8 @@ def show_connect_spotify() -> None:
     st.code('SPOTIPY_CLIENT_ID = "paste the Client ID here"\n'
             'SPOTIPY_CLIENT_SECRET = "paste the Client secret here"', language="toml", wrap_lines=True)
     st.markdown(
-        "**Meanwhile everything else works:** every playlist below plays right here, and Live and Snapshot "
-        "pick music from the built-in catalogue. Only reading your playlists' track lists into Moodtune "
+        "**Meanwhile everything else works:** every playlist below plays on the Live and Snapshot screens, "
+        "which pick music from the built-in catalogue. Only reading your playlists' track lists into Moodtune "
         "waits for the keys."
     )
     with st.expander("For developers: your own playlists and the command line"):
@@ -266,12 +268,17 @@ def notify(section: str, kind: str, sentence: str, details: str = "") -> None:
     st.session_state.setdefault(NOTICE_KEY, {})[section] = (kind, sentence, details)
 
 
+def unlinked_examples(sentence: str) -> str:
+    """Example addresses cut short with "…" as code, so Markdown does not make them dead links."""
+    return re.sub(r"(https?://\S*…)", r"`\1`", sentence)
+
+
 def show_notice(section: str) -> None:
     """The message the last action left for ``section`` (shown once; details as plain text)."""
     notice = st.session_state.get(NOTICE_KEY, {}).pop(section, None)
     if notice:
         kind, sentence, details = notice
-        {"error": st.error, "warning": st.warning, "success": st.success}[kind](sentence)
+        {"error": st.error, "warning": st.warning, "success": st.success}[kind](unlinked_examples(sentence))
         if details:
             st.text(details)  # may hold playlist names from Spotify or file paths: plain text
 
@@ -300,10 +307,11 @@ def playlists_section(engine: Engine) -> None:
                           on_click=lambda pid=playlist.id: st.session_state.__setitem__(CONFIRM_KEY, (pid, emotion)))
     if not playlists:
         st.info(f"No playlist for {emotion} yet: Live and Snapshot play tracks from the catalogue instead.")
-    st.text_input(f"Add a playlist for {emotion}", placeholder="https://open.spotify.com/playlist/…",
-                  key=f"add-text-{emotion}",
-                  help="In Spotify: open the playlist → Share → Copy link to playlist, then paste it here.")
-    st.button("Add", key=f"add-{emotion}", on_click=add_from_box, args=(engine, emotion))
+    with st.form(key=f"add-form-{emotion}", border=False, enter_to_submit=True):  # Enter adds, like the button
+        st.text_input(f"Add a playlist for {emotion}", placeholder="https://open.spotify.com/playlist/…",
+                      key=f"add-text-{emotion}",
+                      help="In Spotify: open the playlist → Share → Copy link to playlist, then paste it here.")
+        st.form_submit_button("Add", key=f"add-{emotion}", on_click=add_from_box, args=(engine, emotion))
 
 
 def catalogue_section(engine: Engine) -> None:

@@ -30,9 +30,9 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from emotion.labels import EMOTIONS
-from emotion.pipeline import FaceReading, FramePipeline, draw_readings
+from emotion.pipeline import FaceReading, FramePipeline
 from emotion.smoothing import EmotionSmoother
-from recommender.pacing import MusicPacer, MusicState
+from recommender.pacing import MusicPacer
 
 # Streamlit's logger setup: these lines reach the server log at its default level (info), with timestamps
 log = get_logger(__name__)
@@ -77,7 +77,7 @@ class LiveReading:
 
 @dataclass(frozen=True)
 class LiveStatus:
-    """What the screen should say: ``kind`` is idle/connecting/failed/stalled/error/no_face/several/ok."""
+    """What the screen should say: ``kind`` is idle/paused/connecting/failed/stalled/error/no_face/several/ok."""
 
     kind: str
     message: str
@@ -150,7 +150,7 @@ class LiveSession:
             readings = pipeline.process(image)
             with self._lock:
                 shown = self._record(readings, now)
-            return draw_readings(small, _scaled(shown, size[0] / image.shape[1]))
+            return draw_face_boxes(small, _scaled(shown, size[0] / image.shape[1]))
         except Exception as error:  # noqa: BLE001 - the stream must survive one bad frame
             with self._lock:
                 if str(error) != self._reading.error:  # once per distinct problem, not per frame
@@ -164,7 +164,7 @@ class LiveSession:
         """The last analysis's boxes over a frame that is not analysed (``full_width``: the analysed size)."""
         with self._lock:
             shown = list(self._last_readings)
-        return draw_readings(small, _scaled(shown, small.shape[1] / full_width))
+        return draw_face_boxes(small, _scaled(shown, small.shape[1] / full_width))
 
     def _record(self, readings: list[FaceReading], now: float) -> list[FaceReading]:
         """Feed the largest face to the smoother and publish the result (holding the lock).
@@ -271,6 +271,20 @@ def return_size(width: int, height: int, return_width: int | None) -> tuple[int,
     return max(2, return_width // 2 * 2), max(2, round(height * return_width / width / 2) * 2)
 
 
+def draw_face_boxes(frame: np.ndarray, readings: list[FaceReading]) -> np.ndarray:
+    """A NEW frame with a box around each face (the largest, which drives the music, in green).
+
+    No label on the video: it would update several times a second while the headline beside it updates
+    once a second, and the two would disagree during a change (issue 19 §2). The headline is the one reading.
+    """
+    out = np.array(frame, copy=True)
+    thickness = max(1, round(min(out.shape[:2]) / 160))
+    for i, reading in enumerate(readings):
+        x, y, w, h = reading.box
+        cv2.rectangle(out, (x, y), (x + w, y + h), (80, 200, 80) if i == 0 else (200, 200, 200), thickness)
+    return out
+
+
 def _scaled(readings: list[FaceReading], factor: float) -> list[FaceReading]:
     if factor == 1.0:
         return readings
@@ -295,23 +309,18 @@ def music_pacer(dwell_s: float) -> MusicPacer:
     return pacer
 
 
-def pending_change_text(music: MusicState) -> str:
-    """"Mood changed to sad: new music in 12 s" (or, pinned, that the music stays)."""
-    if music.pinned or music.switch_in_s is None:
-        return f"Mood changed to {music.pending}: this music stays (pinned) until you let it follow your mood."
-    return f"Mood changed to {music.pending}: new music in {max(1, round(music.switch_in_s))} s."
-
-
-CAMERA_DENIED = ("The browser blocked the camera. To allow it, click the camera (or lock) icon in the address "
-                 "bar, set Camera to Allow, reload the page and press Start. Or use the Snapshot screen with "
-                 "a photo.")
+CAMERA_DENIED = ("The browser blocked the camera. To allow it, open this site's settings and set Camera to Allow: "
+                 "on a computer, click the camera (or lock) icon in the address bar; on a phone, tap the icon "
+                 "left of the address (Chrome) or \"aA\" (Safari) and choose the site or website settings. "
+                 "Then reload the page and press Start. Or use the Snapshot screen with a photo.")
 
 
 def camera_denied_html() -> str:
     """A hidden plain-words message that a small script shows when the video box reports ``NotAllowedError``.
 
     streamlit-webrtc shows the browser's raw error inside its own (same-origin) iframe and never tells the
-    server, so the check runs in the browser.
+    server, so the check runs in the browser. While the camera is blocked, the script hides that raw error
+    and marks the page (``mt-camera-denied`` on ``<body>``) so the "press Start" invitation gives way.
     """
     return f"""<div id="mt-camera-denied" role="alert" hidden
   style="padding:.75rem 1rem;border-radius:.8rem;background:#fde8e8;color:#7a1f1f">{CAMERA_DENIED}</div>
@@ -319,29 +328,40 @@ def camera_denied_html() -> str:
 (() => {{
   const box = document.getElementById("mt-camera-denied");
   if (!box) return;
+  const raw = /NotAllowedError|Permission denied/;
   const check = () => {{
-    if (!box.isConnected) return clearInterval(timer);
+    if (!box.isConnected) {{ document.body.classList.remove("mt-camera-denied"); return clearInterval(timer); }}
     let denied = false;
     for (const frame of document.querySelectorAll('iframe[title*="webrtc_streamer"]')) {{
-      try {{ denied ||= /NotAllowedError|Permission denied/.test(frame.contentDocument?.body?.innerText || ""); }}
-      catch (error) {{ /* not same-origin: nothing to read */ }}
+      try {{
+        const body = frame.contentDocument?.body;
+        if (!body || !raw.test(body.textContent || "")) continue;  // textContent: still there once hidden
+        denied = true;
+        for (const node of body.querySelectorAll("*")) {{  // the innermost element holding the raw error
+          if (raw.test(node.textContent || "") && ![...node.children].some((c) => raw.test(c.textContent || "")))
+            (node.closest('.MuiAlert-root, [role="alert"]') || node).style.display = "none";
+        }}
+      }} catch (error) {{ /* not same-origin: nothing to read */ }}
     }}
     box.hidden = !denied;
+    document.body.classList.toggle("mt-camera-denied", denied);
   }};
-  const timer = setInterval(check, 1000);
+  const timer = setInterval(check, 500);
 }})();
 </script>"""
 
 
 SNAPSHOT_HINT = "The Snapshot screen works without a live connection."
 INVITATION = "Press **Start** under the video box and allow the camera: your mood appears here in a few seconds."
+PAUSED = ("Camera paused: the video stops when you press Stop or leave this screen. Press **Start** to carry on; "
+          "the music keeps playing.")
 
 
 def live_status(reading: LiveReading, playing: bool, signalling: bool, state_age_s: float, now: float,
                 connect_timeout_s: float) -> LiveStatus:
     """What to tell the user, from the video thread's results and the WebRTC state."""
     if not playing and not signalling:
-        return LiveStatus("idle", INVITATION)
+        return LiveStatus("paused", PAUSED) if reading.mood is not None else LiveStatus("idle", INVITATION)
     if signalling and not playing:
         if state_age_s >= connect_timeout_s:
             return LiveStatus("failed", (
@@ -370,9 +390,16 @@ def live_status(reading: LiveReading, playing: bool, signalling: bool, state_age
 
 
 def show_status(status: LiveStatus) -> None:
-    """The status as a coloured box, with a link to the Snapshot screen when that is the way forward."""
-    if status.kind == "idle":
-        st.markdown(status.message)
+    """The status as a coloured box, with a link to the Snapshot screen when that is the way forward.
+
+    A stream that reads a face says nothing (the headline is the news); the idle invitation is plain text,
+    hidden by the camera-denied script (ui/style.css) once the browser has blocked the camera.
+    """
+    if status.kind == "ok":
+        return
+    if status.kind in ("idle", "paused"):
+        with st.container(key=f"live-{status.kind}"):
+            st.markdown(status.message)
         return
     box = {"ok": st.success, "connecting": st.info, "no_face": st.warning,
            "several": st.warning}.get(status.kind, st.error)

@@ -214,3 +214,17 @@ def detector_recall_frame(detectors: Mapping[str, Any] | None) -> pd.DataFrame:
             rows.append({"Detector": name, "Faces found": _percent(recall, 1),
                          "False alarms": "—" if false_alarms is None else _count(false_alarms)})
     return pd.DataFrame(rows, columns=["Detector", "Faces found", "False alarms"])
+
+
+def plain_summary(metrics: Mapping[str, Any]) -> str | None:
+    """One sentence for everyone: how often the model is right on faces it never saw, where it is best and
+    weakest (from PrivateTest, the held-out split); None without figures."""
+    private = split_report(metrics, "private")
+    accuracy = number(private, "accuracy")
+    recalls = {emotion: number(private, "per_class", emotion, "recall") for emotion in EMOTIONS}
+    recalls = {emotion: value for emotion, value in recalls.items() if value is not None and not pd.isna(value)}
+    if accuracy is None or pd.isna(accuracy) or len(recalls) < 3:
+        return None
+    ranked = sorted(recalls, key=recalls.get, reverse=True)
+    return (f"Right about {round(accuracy * 10)} times in 10 on faces it has never seen "
+            f"({accuracy:.0%}); best at {ranked[0]} and {ranked[1]}, weakest at {ranked[-1]}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
@@ -9,6 +10,31 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 LOGO: str = str(Path(__file__).with_name("logo.svg"))
+
+# On a phone the side panel covers the page: close it once a screen is chosen in it, and when a page opens
+# with it open (Streamlit remembers the panel's state across reloads). Runs once per browser tab.
+PHONE_WIDTH_PX = 640
+CLOSE_PANEL_ON_PHONES = f"""<script>
+(() => {{
+  if (window.__mtPanelCloser) return;
+  window.__mtPanelCloser = true;
+  const phone = () => window.matchMedia("(max-width: {PHONE_WIDTH_PX}px)").matches;
+  const close = () => {{
+    const panel = document.querySelector('[data-testid="stSidebar"]');
+    if (!phone() || !panel || panel.dataset.collapsed !== "false") return;
+    panel.querySelector('[data-testid="stSidebarCollapseButton"] button')?.click();
+  }};
+  let touched = false;  // once the visitor has clicked, the panel is theirs: only a chosen screen closes it
+  const closeOnOpen = () => {{ if (!touched) close(); }};
+  document.addEventListener("click", (event) => {{
+    touched = true;
+    // Streamlit ignores the panel's button while it switches screens: try again until it has closed
+    if (event.target.closest('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'))
+      for (const ms of [300, 800, 1500, 2500]) setTimeout(close, ms);
+  }}, true);
+  for (const ms of [300, 1000, 2000]) setTimeout(closeOnOpen, ms);
+}})();
+</script>"""
 
 
 def ensure_app_shell() -> None:
@@ -24,8 +50,9 @@ def ensure_app_shell() -> None:
         st.rerun()
 
 
-def normalise_page_address(default_url_path: str) -> None:
-    """Let ``/Library`` open ``/library``, and ``/live`` open the default page (whose own address is ``/``).
+def normalise_page_address(default_url_path: str, known: Iterable[str] = ()) -> None:
+    """Let ``/Library`` open ``/library``, ``/live`` open the default page (whose own address is ``/``), and
+    an address that is none of ``known`` open the default page quietly (no "Page not found" notice).
 
     Streamlit matches the requested page name exactly, and gives the default page no name at all; the
     requested name is folded to lower case here, before ``st.navigation`` resolves it. Best effort: on a
@@ -37,4 +64,5 @@ def normalise_page_address(default_url_path: str) -> None:
     if not isinstance(requested, str) or not requested:
         return
     folded = requested.strip("/").lower()
-    manager._intended_page_name = "" if folded == default_url_path else folded  # noqa: SLF001
+    unknown = bool(known) and folded not in set(known)
+    manager._intended_page_name = "" if folded == default_url_path or unknown else folded  # noqa: SLF001

@@ -38,7 +38,11 @@ _COMPONENT_STYLE_SCRIPT = """
       font-weight: 600 !important; font-size: 1rem !important; letter-spacing: normal !important;
       border-radius: 14px !important; box-shadow: 4px 4px 10px #c8cbd6, -4px -4px 10px #ffffff !important; }
     button:active { box-shadow: inset 3px 3px 7px #c8cbd6, inset -3px -3px 7px #ffffff !important; }
-    a { color: #5b52f0 !important; }`;
+    a { color: #5b52f0 !important; }
+    @media (prefers-color-scheme: dark) {
+      button { box-shadow: 4px 4px 10px #15171c, -4px -4px 10px #2e323c !important; }
+      a { color: #a9a4ff !important; }
+    }`;
   const fontFaces = () => {
     const rules = [];
     for (const sheet of document.styleSheets) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import av
@@ -241,6 +242,11 @@ def test_several_faces_say_the_largest_drives(seeded_db: str, stub_pipeline: Non
     assert "2 faces in view: the largest one (green box) drives the music" in page_text(at)
 
 
+def plain_text(at: AppTest) -> str:
+    """The page's text with HTML tags removed."""
+    return re.sub(r"<[^>]+>", "", page_text(at))
+
+
 class StreamingLive:
     """The Live page under AppTest with a "playing" stream fed by the test, and a fake clock for the pacer."""
 
@@ -280,8 +286,11 @@ def test_music_follows_a_mood_only_after_the_dwell(streaming: StreamingLive) -> 
     assert iframe_srcs(at) == happy  # reruns keep the very same players: they do not reload
     streaming.show("sad")
     assert iframe_srcs(at) == happy  # a new mood waits
-    assert "Mood changed to sad: new music in 15 s" in page_text(at)
-    streaming.clock += 16.0
+    assert "Mood changed" not in page_text(at)  # and is announced only once it has held a few seconds
+    streaming.clock += 5.0
+    streaming.show("sad")
+    assert "Mood changed to sad: new music in 10 s" in plain_text(at) and iframe_srcs(at) == happy
+    streaming.clock += 11.0
     streaming.show("sad")
     sad = iframe_srcs(at)
     assert any("/embed/playlist/1n6cpWo9ant4WguEo91KZh" in s for s in sad) and sad != happy
@@ -291,18 +300,43 @@ def test_music_follows_a_mood_only_after_the_dwell(streaming: StreamingLive) -> 
     assert not any(ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF for ch in shown)  # Material icons, no emoji
 
 
-def test_keep_this_music_pins_it_and_switch_now_switches(streaming: StreamingLive) -> None:
+def test_keep_this_music_pins_it_and_following_again_counts_the_time_held(streaming: StreamingLive) -> None:
     at = streaming.at
     streaming.show("happy")
+    streaming.show("sad")
+    streaming.clock += 5.0
     streaming.show("sad")
     happy = iframe_srcs(at)
     at.button(key="music_keep").click().run()
     streaming.clock += 60.0
     streaming.show("sad")
-    assert iframe_srcs(at) == happy and "this music stays (pinned)" in page_text(at)
-    at.button(key="music_unpin").click().run()
+    assert iframe_srcs(at) == happy and "the music stays until you let it follow your mood" in plain_text(at)
+    at.button(key="music_unpin").click().run()  # sad has held 65 s: it plays at once
+    assert at.session_state["now_playing"][0] == "sad" and iframe_srcs(at) != happy
+
+
+def test_switch_now_switches(streaming: StreamingLive) -> None:
+    at = streaming.at
+    streaming.show("happy")
+    streaming.show("sad")
+    streaming.clock += 5.0
+    streaming.show("sad")
+    happy = iframe_srcs(at)
     at.button(key="music_switch").click().run()
     assert at.session_state["now_playing"][0] == "sad" and iframe_srcs(at) != happy
+
+
+def test_not_right_plays_the_chosen_mood_pins_it_and_counts(streaming: StreamingLive) -> None:
+    at = streaming.show("happy")
+    at.pills(key="live_correction").set_value("neutral").run()
+    assert at.session_state["now_playing"][0] == "neutral"
+    assert at.session_state["live_corrections"] == 1
+    assert "Corrected 1 time this session" in page_text(at) and "(you chose it)" in page_text(at)
+    streaming.clock += 60.0
+    streaming.show("happy")
+    assert at.session_state["now_playing"][0] == "neutral"  # pinned: the face no longer moves it
+    at.pills(key="live_correction").set_value("sad").run()
+    assert at.session_state["live_corrections"] == 2 and at.session_state["now_playing"][0] == "sad"
 
 
 def test_lift_is_one_numbered_column_and_switching_modes_keeps_tracks(streaming: StreamingLive) -> None:

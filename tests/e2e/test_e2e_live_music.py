@@ -124,7 +124,7 @@ def test_stop_and_start_never_raise_a_false_alarm(live_url: str, tmp_path: Path)
             page.get_by_text("last reading", exact=False).wait_for(timeout=15_000)  # old readings marked
             time.sleep(7)  # longer than the stall threshold: the last frame is now "old"
             press(page, "START")
-            page.get_by_text("Reading your expression", exact=False).wait_for(timeout=30_000)
+            page.get_by_text("frames analysed per second", exact=False).wait_for(timeout=30_000)
             time.sleep(2)
         assert page.evaluate("() => window.__mtAlarms") == []
 

@@ -97,9 +97,33 @@ def test_keep_pins_the_music_until_unpinned(clock: FakeClock) -> None:
     state = pacer.keep()
     assert state.pinned and state.switch_in_s is None and state.pending == "sad"
     assert set(run(pacer, clock, "sad", 120)) == {"happy"}
+    state = pacer.unpin()  # sad has held for two minutes: following the mood again plays it at once
+    assert not state.pinned and state.changed and state.playing == "sad" and state.pending is None
+
+
+def test_following_again_counts_the_time_the_new_mood_already_held(clock: FakeClock) -> None:
+    pacer = MusicPacer(dwell_s=15, clock=clock)
+    pacer.observe("happy")
+    pacer.keep()
+    pacer.observe("sad")
+    assert set(run(pacer, clock, "sad", 10.0)) == {"happy"}  # pinned: sad has held 10 s
     state = pacer.unpin()
-    assert not state.pinned and state.switch_in_s == 15.0  # the full dwell again, from the unpin
-    assert run(pacer, clock, "sad", 15.0)[-1] == "sad"
+    assert not state.changed and state.switch_in_s == pytest.approx(5.0)  # 15 s less the 10 s it already held
+    assert state.pending_for_s == pytest.approx(10.0)
+    assert run(pacer, clock, "sad", 4.5)[-1] == "happy"
+    assert run(pacer, clock, "sad", 0.5)[-1] == "sad"
+
+
+def test_choosing_a_mood_plays_it_and_pins_it(clock: FakeClock) -> None:
+    pacer = MusicPacer(dwell_s=15, clock=clock)
+    pacer.observe("happy")
+    run(pacer, clock, "sad", 5.0)
+    state = pacer.choose("neutral")  # "Not right?": the user says neutral
+    assert (state.playing, state.pending, state.pinned, state.changed) == ("neutral", None, True, True)
+    assert not pacer.choose("neutral").changed
+    assert set(run(pacer, clock, "sad", 60.0)) == {"neutral"}  # the face no longer moves the music
+    pacer.unpin()  # sad has held 60 s: following the face again plays it
+    assert pacer.state.playing == "sad"
 
 
 def test_reset_forgets_the_music(clock: FakeClock) -> None:
