@@ -115,3 +115,65 @@ def calibrate(neutral_readings: np.ndarray, reference: NeutralReference, min_rea
     offsets = log_probs(readings).mean(axis=0) - reference.mean_log_probs
     offsets = np.clip(offsets, -reference.max_offset, reference.max_offset)
     return PersonalCalibration(offsets, len(readings))
+
+
+@dataclass(frozen=True)
+class CalibrationState:
+    """What the screen says: ``kind`` is off / looking / on / failed; ``progress`` 0..1 while looking."""
+
+    kind: str
+    progress: float = 0.0
+    message: str = ""
+
+
+class FaceCalibrator:
+    """One session's "Calibrate to my face": collects ``look_s`` seconds of readings, then corrects every
+    later reading. Not thread-safe on its own: the Live session calls it under its lock."""
+
+    def __init__(self, reference: NeutralReference, look_s: float = 3.0) -> None:
+        self.reference = reference
+        self.look_s = look_s
+        self._calibration: PersonalCalibration | None = None
+        self._looking_since: float | None = None
+        self._collected: list[np.ndarray] = []
+        self._failure = ""
+
+    def start(self, now: float) -> None:
+        """Begin a new neutral look at ``now`` (a previous calibration stays in force until it ends)."""
+        self._looking_since, self._collected, self._failure = now, [], ""
+
+    def clear(self) -> None:
+        """Forget the calibration (back to the model's own reading)."""
+        self._calibration, self._looking_since, self._collected, self._failure = None, None, [], ""
+
+    def correct(self, probs: np.ndarray | None, now: float) -> np.ndarray | None:
+        """The reading of the largest face at ``now`` (``None``: no face), corrected when calibrated; while
+        looking, the raw reading is collected (and returned corrected by the previous calibration, if any)."""
+        if self._looking_since is not None:
+            if probs is not None:
+                self._collected.append(np.asarray(probs, dtype=np.float64))
+            if now - self._looking_since >= self.look_s:
+                self._finish()
+        if probs is None or self._calibration is None:
+            return probs
+        return self._calibration.apply(probs)
+
+    def _finish(self) -> None:
+        readings = np.array(self._collected) if self._collected else np.zeros((0, NUM_CLASSES))
+        self._looking_since, self._collected = None, []
+        try:
+            self._calibration = calibrate(readings, self.reference)
+            self._failure = ""
+        except CalibrationError as error:
+            self._failure = str(error)
+
+    def state(self, now: float) -> CalibrationState:
+        """Where the calibration stands at ``now``."""
+        if self._looking_since is not None:
+            progress = min(1.0, max(0.0, (now - self._looking_since) / self.look_s))
+            return CalibrationState("looking", progress, "Look at the camera with a relaxed, neutral face…")
+        if self._failure:
+            return CalibrationState("failed", 0.0, self._failure)
+        if self._calibration is not None:
+            return CalibrationState("on", 1.0, "Calibrated to your face (this session only).")
+        return CalibrationState("off")

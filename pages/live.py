@@ -30,7 +30,8 @@ from ui.live import (
 )
 from ui.live_view import PENDING_SHOW_AFTER_S, clock_text, history_csv, mood_history, music_line_html, visitor_zone
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
-from ui.resources import load_pipeline
+from emotion.calibration import FaceCalibrator
+from ui.resources import load_pipeline, neutral_reference
 from ui.settings import rtc_configuration
 from ui.shell import ensure_app_shell
 from ui.style import emotion_headline_html, emotion_icon
@@ -84,8 +85,8 @@ def remember_correction() -> None:
     st.session_state["live_correction"] = None
 
 
-def controls(mood_shown: bool, music_pending: bool, pinned: bool) -> None:
-    """The small row under the headline: "Not right?", and the music's buttons when they apply.
+def controls(mood_shown: bool, music_pending: bool, pinned: bool, streaming_now: bool = False) -> None:
+    """The small row under the headline: "Not right?", "Calibrate", and the music's buttons when they apply.
 
     The row keeps its height whether or not buttons show (ui/style.css), so nothing below it moves.
     """
@@ -99,6 +100,15 @@ def controls(mood_shown: bool, music_pending: bool, pinned: bool) -> None:
                 count = st.session_state.get("live_corrections", 0)
                 st.caption(f"Corrected {count} time{'s' if count != 1 else ''} this session "
                            "(counted here only, never stored).")
+        reference = neutral_reference()
+        if streaming_now and reference is not None and not music_pending:
+            calibrated = live.calibration(time.monotonic()).kind == "on"
+            if st.button("Recalibrate" if calibrated else "Calibrate", key="live_calibrate", icon=":material/tune:",
+                         help="Calibrate to my face: look at the camera with a relaxed, neutral face for "
+                              "3 seconds, so a resting face that reads sad or angry reads neutral. "
+                              "This session only, never stored."):
+                live.start_calibration(FaceCalibrator(reference), time.monotonic())
+                st.rerun(scope="fragment")
         if music_pending:
             if st.button("Switch now", key="music_switch", icon=":material/skip_next:"):
                 play_music(pacer.switch_now().playing)
@@ -112,6 +122,21 @@ def controls(mood_shown: bool, music_pending: bool, pinned: bool) -> None:
                 play_music(pacer.state.playing)
             st.session_state.pop("live_chosen_music", None)
             st.rerun(scope="fragment")
+
+
+def calibration_line(state: object) -> None:
+    """"Calibrate to my face": a progress line while looking, then what is in force (with a way back)."""
+    if state.kind == "looking":
+        st.progress(state.progress, text=state.message)
+    elif state.kind == "failed":
+        st.caption(f":material/error: {state.message}")
+    elif state.kind == "on":
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.caption(f":material/tune: {state.message}")
+            if st.button("Undo", key="live_calibration_clear", type="tertiary",
+                         help="Forget the calibration: back to the model's own reading"):
+                live.clear_calibration()
+                st.rerun(scope="fragment")
 
 
 def details(reading: object, streaming_now: bool) -> None:
@@ -165,7 +190,8 @@ def live_panel() -> None:
     if music.changed:
         play_music(music.playing)
     announced = music.pending is not None and music.pending_for_s >= PENDING_SHOW_AFTER_S
-    controls(reading.mood is not None, announced, music.pinned)
+    controls(reading.mood is not None, announced, music.pinned, status.streaming)
+    calibration_line(live.calibration(now))
     if reading.mood is not None or music.playing is not None:
         st.html(music_line_html(music, pacer.dwell_s, chosen=st.session_state.get("live_chosen_music") is not None
                                 and music.pinned))

@@ -29,6 +29,7 @@ import numpy as np
 import streamlit as st
 from streamlit.logger import get_logger
 
+from emotion.calibration import CalibrationState, FaceCalibrator
 from emotion.labels import EMOTIONS
 from emotion.pipeline import FaceReading, FramePipeline
 from emotion.smoothing import EmotionSmoother
@@ -114,6 +115,26 @@ class LiveSession:
         self._last_readings: list[FaceReading] = []
         self._next_due: float | None = None
         self._analysed_times: deque[float] = deque(maxlen=64)
+        self._calibrator: FaceCalibrator | None = None
+
+    # --- "Calibrate to my face" (the page starts and clears it; the video thread applies it) ------
+    def start_calibration(self, calibrator: FaceCalibrator, now: float) -> None:
+        """Begin a neutral look with ``calibrator`` (kept for the session; replaces none already running)."""
+        with self._lock:
+            if self._calibrator is None:
+                self._calibrator = calibrator
+            self._calibrator.start(now)
+
+    def clear_calibration(self) -> None:
+        """Back to the model's own reading."""
+        with self._lock:
+            if self._calibrator is not None:
+                self._calibrator.clear()
+
+    def calibration(self, now: float) -> CalibrationState:
+        """Where this session's calibration stands."""
+        with self._lock:
+            return self._calibrator.state(now) if self._calibrator is not None else CalibrationState("off")
 
     # --- the video thread -------------------------------------------------------------------------
     def _analysis_due(self, now: float) -> bool:
@@ -172,7 +193,10 @@ class LiveSession:
         Returns the readings to draw: the largest face labelled with the smoothed mood and figure, so the
         video agrees with the headline and the bars.
         """
-        smoothed = self._smoother.update(readings[0].probs if readings else None, now)
+        probs = readings[0].probs if readings else None
+        if self._calibrator is not None:
+            probs = self._calibrator.correct(probs, now)
+        smoothed = self._smoother.update(probs, now)
         previous = self._reading
         has_probs = bool(readings) or previous.probs is not None
         mood = EMOTIONS[int(np.argmax(smoothed.probs))] if has_probs else None

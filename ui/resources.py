@@ -6,6 +6,8 @@ import logging
 
 import streamlit as st
 
+import config
+from emotion.calibration import NeutralReference, load_reference
 from emotion.pipeline import FramePipeline
 
 log = logging.getLogger(__name__)
@@ -31,3 +33,13 @@ def load_pipeline() -> FramePipeline | None:
             icon=":material/psychology:",
         )
         return None
+
+
+@st.cache_resource(show_spinner=False)
+def neutral_reference() -> NeutralReference | None:
+    """How the served model reads a resting face ("Calibrate to my face"); None hides the button (the
+    reference is missing, damaged, or was measured on another model file)."""
+    reference = load_reference(config.NEUTRAL_REFERENCE_PATH, config.TFLITE_MODEL_PATH)
+    if reference is None:
+        log.warning("no neutral reference for the served model: run python -m emotion.training.neutral_reference")
+    return reference

@@ -364,3 +364,30 @@ def test_snapshot_notes_for_several_and_unsure_faces() -> None:
     assert "ambiguous (30%" in (SnapshotResult(FRAME, [unsure]).note or "")
     assert "2 faces found" in (SnapshotResult(FRAME, [sure, sure]).note or "")
     assert "No face found" in (SnapshotResult(FRAME, []).note or "")
+
+
+def test_calibrating_to_a_face_that_rests_sad_makes_the_live_mood_neutral() -> None:
+    """"Calibrate to my face" on the Live holder: 3 s of a resting face that reads sad, then it reads neutral
+    (with the committed reference of the served model), and Undo brings the model's own reading back."""
+    import config
+    from emotion.calibration import FaceCalibrator, load_reference
+
+    reference = load_reference(config.NEUTRAL_REFERENCE_PATH, config.TFLITE_MODEL_PATH)
+    assert reference is not None
+    resting = np.full(len(EMOTIONS), 0.05, np.float32)
+    resting[EMOTIONS.index("sad")], resting[EMOTIONS.index("neutral")] = 0.45, 0.30
+    pipeline = FixedPipeline("sad")
+    pipeline.readings = [FaceReading((10, 10, 50, 60), resting / resting.sum(), "sad", 0.45)]
+    session = LiveSession()
+    feed(session, pipeline, seconds=2.0)
+    assert session.reading().mood == "sad"
+    now = _clocks[id(session)]
+    session.start_calibration(FaceCalibrator(reference, look_s=3.0), now)
+    assert session.calibration(now).kind == "looking"
+    feed(session, pipeline, seconds=3.5)
+    assert session.calibration(_clocks[id(session)]).kind == "on"
+    feed(session, pipeline, seconds=2.0)
+    assert session.reading().mood == "neutral"
+    session.clear_calibration()
+    feed(session, pipeline, seconds=2.0)
+    assert session.reading().mood == "sad" and session.calibration(0.0).kind == "off"

@@ -90,3 +90,36 @@ def test_the_committed_reference_describes_the_served_model() -> None:
     assert reference is not None, "run python -m emotion.training.neutral_reference after changing the model"
     assert EMOTIONS[int(np.argmax(reference.mean_log_probs))] == "neutral"
     assert reference.faces > 500  # PublicTest has 626 neutral faces
+
+
+def test_the_calibrator_looks_for_three_seconds_then_corrects_later_readings(reference: NeutralReference) -> None:
+    from emotion.calibration import FaceCalibrator
+
+    calibrator = FaceCalibrator(reference, look_s=3.0)
+    resting = _dist(sad=0.5, neutral=0.35)
+    assert calibrator.state(0.0).kind == "off"
+    calibrator.start(10.0)
+    t = 10.0
+    while t < 13.2:
+        out = calibrator.correct(resting, t)
+        if t < 13.0:
+            assert calibrator.state(t).kind == "looking" and np.allclose(out, resting)  # not corrected yet
+        t += 0.2
+    assert calibrator.state(t).kind == "on"
+    assert EMOTIONS[int(np.argmax(calibrator.correct(resting, t)))] == "neutral"
+    assert calibrator.correct(None, t) is None
+    calibrator.clear()
+    assert calibrator.state(t).kind == "off" and np.allclose(calibrator.correct(resting, t), resting)
+
+
+def test_a_look_without_a_face_fails_with_a_sentence_and_keeps_readings_raw(reference: NeutralReference) -> None:
+    from emotion.calibration import FaceCalibrator
+
+    calibrator = FaceCalibrator(reference, look_s=3.0)
+    calibrator.start(0.0)
+    for i in range(20):
+        calibrator.correct(None, i * 0.2)
+    state = calibrator.state(4.0)
+    assert state.kind == "failed" and "relaxed face" in state.message
+    reading = _dist(sad=0.5)
+    assert np.allclose(calibrator.correct(reading, 5.0), reading)
