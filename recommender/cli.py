@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 
 import config
@@ -26,6 +27,28 @@ def _exit_code(report: SyncReport) -> int:
     )
 
 
+def _interval_days(text: str) -> float:
+    """``--interval-days``: a finite number of days within the limits of MOODTUNE_SYNC_INTERVAL_DAYS."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not math.isfinite(value) or not config.SYNC_INTERVAL_RANGE_DAYS[0] <= value <= config.SYNC_INTERVAL_RANGE_DAYS[1]:
+        low, high = config.SYNC_INTERVAL_RANGE_DAYS
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of days from {low:.4g} (one hour) to {high:g}")
+    return value
+
+
+MAX_HISTORY = 1000
+
+
+def _history(text: str) -> int:
+    """``--history``: a whole number of runs from 1 to ``MAX_HISTORY``."""
+    if not text.strip().isdigit() or len(text.strip()) > 6 or not 1 <= int(text) <= MAX_HISTORY:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} must be a whole number of runs from 1 to {MAX_HISTORY}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recommender.cli",
@@ -35,14 +58,17 @@ def _parser() -> argparse.ArgumentParser:
         "3 partial, 4 database unavailable.",
     )
     # the default is shown with its password hidden (--help output ends up in terminals and CI logs)
+    # (argparse %-formats help texts: a % in the URL, e.g. a percent-encoded name, must be doubled)
+    shown = redact_url(config.DB_URL).replace("%", "%%")
     parser.add_argument("--db", default=config.DB_URL,
-                        help=f"SQLAlchemy database URL (default: MOODTUNE_DB_URL or {redact_url(config.DB_URL)})")
+                        help=f"SQLAlchemy database URL (default: MOODTUNE_DB_URL or {shown})")
     parser.add_argument("--if-due", action="store_true",
                         help="sync only when the last completed sync is older than --interval-days "
                         "and no other process is syncing (for a daily cron job)")
-    parser.add_argument("--interval-days", type=float, default=config.SYNC_INTERVAL_DAYS,
+    parser.add_argument("--interval-days", type=_interval_days, default=config.SYNC_INTERVAL_DAYS,
                         help="with --if-due: the interval (default: %(default)s)")
-    parser.add_argument("--history", type=int, metavar="N", help="print the last N sync runs and exit")
+    parser.add_argument("--history", type=_history, metavar="N",
+                        help=f"print the last N sync runs (1 to {MAX_HISTORY}) and exit")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
 

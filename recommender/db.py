@@ -30,7 +30,7 @@ from sqlalchemy.pool import StaticPool
 import config
 from recommender import schema
 from recommender.catalog import BUNDLE_SHA_KEY, Bundle, seed_bundled
-from recommender.errors import DatabaseUnavailable, db_errors, redact_url
+from recommender.errors import AMBIGUOUS_URL_MESSAGE, DatabaseUnavailable, ambiguous_url, db_errors, redact_url
 from recommender.schema import migrate
 from recommender.tx import WRITE_OPTION, read_tx, write_tx
 
@@ -51,8 +51,11 @@ def _is_memory(database: str | None) -> bool:
 def parse_db_url(url: str | URL) -> URL:
     """``url`` as a SQLAlchemy URL; a bare ``postgresql://`` means the pinned psycopg (3) driver.
 
-    Raises ``DatabaseUnavailable`` (never echoing the text, which may hold a password) when it does not parse.
+    Raises ``DatabaseUnavailable`` (never echoing the text, which may hold a password) when it does not parse,
+    or when an unencoded ``@`` in the password makes it ambiguous (see ``errors.ambiguous_url``).
     """
+    if isinstance(url, str) and ambiguous_url(url):
+        raise DatabaseUnavailable(f"Could not open the music database ({redact_url(url)}): {AMBIGUOUS_URL_MESSAGE}.")
     try:
         with db_errors(url if isinstance(url, URL) else redact_url(url), "open the music database"):
             parsed = make_url(url)
