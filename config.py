@@ -211,8 +211,13 @@ SPOTIFY_TIMEOUT_S: float = _number("MOODTUNE_SPOTIFY_TIMEOUT_S", 10.0, minimum=0
                                    exclusive_minimum=True)
 # longest Retry-After (seconds) the sync waits for; anything longer is deferred to a later run
 SPOTIFY_MAX_RETRY_AFTER_S: float = _number("MOODTUNE_SPOTIFY_MAX_RETRY_AFTER_S", 30.0, minimum=0, maximum=3600)
-# one sync run gives up (the rest is deferred to the next run) after this long: well inside the 1-hour lease
+# one sync run gives up (the rest is deferred to the next run) after this long (its lease is renewed meanwhile)
 SYNC_DEADLINE_S: float = _number("MOODTUNE_SYNC_DEADLINE_S", 1800.0, minimum=10, maximum=3000)
+# The sync lease (one sync at a time across processes): a holder's claim lasts SYNC_LEASE_S seconds and a
+# living holder renews it every SYNC_LEASE_RENEW_S (at most a third of the lease), so the lease of a holder
+# that was killed (SIGKILL, power loss) or could not release it lapses within SYNC_LEASE_S.
+SYNC_LEASE_S: float = _number("MOODTUNE_SYNC_LEASE_S", 60.0, minimum=2, maximum=3600)
+SYNC_LEASE_RENEW_S: float = _number("MOODTUNE_SYNC_LEASE_RENEW_S", 15.0, minimum=0.5, maximum=1200)
 # "Sync now" in the Library: the overall limit for an interactive run
 INTERACTIVE_SYNC_DEADLINE_S: float = _number("MOODTUNE_INTERACTIVE_SYNC_DEADLINE_S", 120.0, minimum=5,
                                              maximum=3000)

@@ -1,7 +1,8 @@
 """``python -m recommender.cli``: sync the emotion playlists from the command line (or cron).
 
 Exit codes: 0 success (or not due with ``--if-due``), 1 the sync failed, 2 no Spotify credentials,
-3 partial (some playlists refused, failed or deferred), 4 the database is unavailable.
+3 partial (some playlists refused, failed or deferred), 4 the database is unavailable, 128 + the signal's
+number when stopped by SIGTERM (143) or Ctrl-C (130): the run is then recorded as "interrupted".
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import signal
 import sys
+import threading
+from typing import Any
 
 import config
 from recommender.db import get_engine
 from recommender.errors import DatabaseUnavailable, redact_url
 from recommender.scheduler import run_if_due, sync_with_lease
-from recommender.spotify import load_credentials
+from recommender.spotify import RunLimits, load_credentials
 from recommender.sync import NO_CREDENTIALS, PARTIAL, SUCCESS, SyncReport, last_sync_runs, sync_all
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_CREDENTIALS, EXIT_PARTIAL, EXIT_DATABASE = 0, 1, 2, 3, 4
@@ -73,11 +77,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_signals(limits: RunLimits) -> dict[int, Any]:
+    """SIGTERM (systemd, Docker) and Ctrl-C stop the sync cleanly: the request in flight is cut, the run is
+    recorded as "interrupted" and the lease given back. A second signal stops at once. Returns the old
+    handlers."""
+    def stop(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if limits.cancel.is_set() and limits.interrupted:
+            raise KeyboardInterrupt
+        print(f"{name} received: stopping the sync; the playlists not read yet wait for the next sync.",
+              file=sys.stderr)
+        limits.interrupt(name)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, stop)
+    return previous
+
+
 def sync_main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m recommender.cli``; returns the exit code."""
     config.exit_on_settings_problems("python -m recommender.cli")
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    limits = RunLimits.within(config.SYNC_DEADLINE_S)
+    restore = _stop_on_signals(limits)
     try:
         engine = get_engine(args.db)
         if args.history:
@@ -95,13 +120,13 @@ def sync_main(argv: list[str] | None = None) -> int:
                 print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
         if args.if_due:
-            outcome = run_if_due(engine, lambda: credentials, args.interval_days, trigger="cli")
+            outcome = run_if_due(engine, lambda: credentials, args.interval_days, trigger="cli", limits=limits)
             if outcome.report is None:
                 print(f"Not syncing: {outcome.reason}.")
                 return EXIT_OK
             report = outcome.report
         else:
-            outcome = sync_with_lease(engine, credentials, progress, trigger="cli")
+            outcome = sync_with_lease(engine, credentials, progress, trigger="cli", limits=limits)
             if outcome.report is None:
                 print(outcome.reason, file=sys.stderr)
                 return EXIT_FAILED
@@ -109,7 +134,16 @@ def sync_main(argv: list[str] | None = None) -> int:
     except DatabaseUnavailable as error:
         print(f"Music database unavailable: {error}", file=sys.stderr)
         return EXIT_DATABASE
+    except KeyboardInterrupt:  # a second Ctrl-C / SIGTERM: stop at once (the lease lapses by itself)
+        print("Stopped at once; the sync lease lapses by itself within "
+              f"{config.SYNC_LEASE_S:.0f} s.", file=sys.stderr)
+        return 128 + signal.SIGINT
+    finally:
+        for signum, previous in restore.items():
+            signal.signal(signum, previous)
     print(report.message)
+    if limits.interrupted:
+        return 128 + signal.Signals[limits.interrupted]
     return _exit_code(report)
 
 

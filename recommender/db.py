@@ -245,7 +245,7 @@ def _sqlite_engine(parsed: URL, busy_timeout_s: float) -> tuple[Engine, bool]:
     if not memory and "creator" not in kwargs and not (
             parsed.query.get("uri") in ("true", "1") or (parsed.database or "").startswith("file:")):
         _guard_file(engine, Path(parsed.database or ""), dialect_connect=True)
-    elif read_only:
+    elif "creator" in kwargs:  # a read-only file opened by path: noticing a swap still matters for reads
         _guard_file(engine, Path(parsed.database or ""), dialect_connect=False)
     return engine, read_only
 

@@ -112,7 +112,16 @@ def _reason(error: BaseException) -> str:
         return "it is read-only for this process"
     if "not a database" in text or "malformed" in text or "file is not a database" in text:
         return "the file is not a valid SQLite database (damaged or truncated)"
-    if ("could not connect" in text or "connection refused" in text or "connection failed" in text
+    # before "cannot be reached": libpq words these as "connection ... failed: FATAL: ..." too
+    if "role" in text and "does not exist" in text:
+        return "the database server has no such user (role); check the user name in MOODTUNE_DB_URL"
+    if "database" in text and "does not exist" in text:
+        return "the database does not exist on the server (create it first, or check its name in MOODTUNE_DB_URL)"
+    if "password authentication failed" in text or "authentication failed" in text:
+        return "the database server refused the user name or password"
+    if "no pg_hba.conf entry" in text:
+        return "the database server does not accept connections from this host for this user (pg_hba.conf)"
+    if ("could not connect" or "connection refused" in text or "connection failed" in text
             or "could not translate host" in text or "name or service not known" in text
             or "server closed the connection" in text or "terminating connection" in text):
         return "the database server cannot be reached"
