@@ -37,8 +37,8 @@ def _interval_days(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if not math.isfinite(value) or not config.SYNC_INTERVAL_RANGE_DAYS[0] <= value <= config.SYNC_INTERVAL_RANGE_DAYS[1]:
-        low, high = config.SYNC_INTERVAL_RANGE_DAYS
+    low, high = config.SYNC_INTERVAL_RANGE_DAYS
+    if not math.isfinite(value) or not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of days from {low:.4g} (one hour) to {high:g}")
     return value
 

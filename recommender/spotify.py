@@ -16,9 +16,11 @@ Retries: spotipy's own retry adapter is switched off, because on 429 it sleeps f
 ``Retry-After`` (Spotify sends hours when an app is over its quota), which would freeze a Streamlit
 session. ``SpotifyClient`` waits at most ``RetryPolicy.max_retry_after_s``; a longer wait is raised as
 ``RateLimited`` so the sync can defer the rest and say so. 5xx answers and network errors are retried
-with exponential backoff; every request has a timeout. A client is bounded as a whole too: its retries
-may wait ``RetryPolicy.retry_budget_s`` in total, and ``RunLimits`` (a deadline and a cancel event) stop
-it between requests and during any wait, raising ``SyncStopped``. Item pages are capped
+with exponential backoff; every request has a total deadline (``RetryPolicy.timeout_s`` for connecting,
+the headers and the whole body, enforced by ``RequestWatch``: requests' own timeout only bounds each
+read). A client is bounded as a whole too: its retries may wait ``RetryPolicy.retry_budget_s`` in total,
+and ``RunLimits`` (a deadline and a cancel event) stop it between requests, during any wait and in the
+middle of a request (its socket is shut down), raising ``SyncStopped``. Item pages are capped
 (``MAX_ITEM_PAGES``) and a ``next`` link seen before is refused, so a looping API cannot page forever.
 Answers that are not the JSON objects expected are ``SpotifyError``s, never ``AttributeError``s.
 """
