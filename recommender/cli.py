@@ -142,7 +142,7 @@ def sync_main(argv: list[str] | None = None) -> int:
         for signum, previous in restore.items():
             signal.signal(signum, previous)
     print(report.message)
-    if limits.interrupted:
+    if limits.interrupted in signal.Signals.__members__:
         return 128 + signal.Signals[limits.interrupted]
     return _exit_code(report)
 

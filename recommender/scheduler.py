@@ -18,12 +18,14 @@ Without a long-running server, use cron instead (daily is fine: ``--if-due`` app
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -168,6 +170,38 @@ class LeaseHeartbeat:
         self._thread.join(10)
 
 
+# Syncs running in this process, so that a server stopping (SIGTERM to Streamlit, then interpreter exit)
+# interrupts them and gives their leases back instead of leaving them to lapse: holder -> (engine, limits, done)
+_ACTIVE: dict[str, tuple[Engine, RunLimits, threading.Event]] = {}
+_ACTIVE_LOCK = threading.Lock()
+STOP_WAIT_S = 5.0  # how long exit waits for interrupted syncs to record themselves and release
+
+
+@contextlib.contextmanager
+def _active_sync(engine: Engine, holder: str, limits: RunLimits) -> Iterator[None]:
+    done = threading.Event()
+    with _ACTIVE_LOCK:
+        _ACTIVE[holder] = (engine, limits, done)
+    try:
+        yield
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.pop(holder, None)
+        done.set()
+
+
+@atexit.register
+def stop_active_syncs(why: str = "the server is stopping") -> None:
+    """Interrupt this process's running syncs and give their leases back (runs at interpreter exit)."""
+    with _ACTIVE_LOCK:
+        active = dict(_ACTIVE)
+    for engine, limits, _done in active.values():
+        limits.interrupt(why)
+    for holder, (engine, _limits, done) in active.items():
+        if not done.wait(STOP_WAIT_S):
+            _release_quietly(engine, holder)
+
+
 def _release_quietly(engine: Engine, holder: str) -> None:
     """Give the lease back; if the database refuses (full disk, server down) it lapses by itself."""
     try:
@@ -208,17 +242,18 @@ def run_if_due(
     limits = limits or RunLimits.within(config.SYNC_DEADLINE_S)
     if not acquire_lease(engine, holder, lease_s):
         return ScheduleOutcome(False, "another process holds the sync lease")
-    try:
-        with LeaseHeartbeat(engine, holder, lease_s, config.SYNC_LEASE_RENEW_S, limits):
-            # another process may have finished a sync between our check and taking the lease
-            reason = due_reason(engine, interval_days)
-            if reason is None:
-                return ScheduleOutcome(False, "not due")
-            log.info("scheduled sync: %s", reason)
-            report = sync_all(engine, credentials, trigger=trigger, policy=policy, limits=limits)
-            return ScheduleOutcome(True, reason, report)
-    finally:
-        _release_quietly(engine, holder)
+    with _active_sync(engine, holder, limits):
+        try:
+            with LeaseHeartbeat(engine, holder, lease_s, config.SYNC_LEASE_RENEW_S, limits):
+                # another process may have finished a sync between our check and taking the lease
+                reason = due_reason(engine, interval_days)
+                if reason is None:
+                    return ScheduleOutcome(False, "not due")
+                log.info("scheduled sync: %s", reason)
+                report = sync_all(engine, credentials, trigger=trigger, policy=policy, limits=limits)
+                return ScheduleOutcome(True, reason, report)
+        finally:
+            _release_quietly(engine, holder)
 
 
 ANOTHER_SYNC_RUNNING = "Another sync is running right now (from this or another server); try again when it has finished."
@@ -246,12 +281,13 @@ def sync_with_lease(
     limits = limits or RunLimits.within(config.SYNC_DEADLINE_S)
     if not acquire_lease(engine, holder, lease_s):
         return ScheduleOutcome(False, ANOTHER_SYNC_RUNNING)
-    try:
-        with LeaseHeartbeat(engine, holder, lease_s, config.SYNC_LEASE_RENEW_S, limits):
-            report = sync_all(engine, credentials, progress, trigger=trigger, policy=policy, limits=limits)
-        return ScheduleOutcome(True, "requested", report)
-    finally:
-        _release_quietly(engine, holder)
+    with _active_sync(engine, holder, limits):  # (exit waits for it, release included)
+        try:
+            with LeaseHeartbeat(engine, holder, lease_s, config.SYNC_LEASE_RENEW_S, limits):
+                report = sync_all(engine, credentials, progress, trigger=trigger, policy=policy, limits=limits)
+            return ScheduleOutcome(True, "requested", report)
+        finally:
+            _release_quietly(engine, holder)
 
 
 @dataclass(slots=True)

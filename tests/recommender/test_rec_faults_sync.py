@@ -210,6 +210,36 @@ def test_a_sigkilled_holder_s_lease_lapses_and_the_next_sync_runs(engine, fake_s
     assert [r.status for r in last_sync_runs(engine, 2)] == ["success", "abandoned"]
 
 
+SERVER = """
+import sys, threading, time
+from recommender.db import get_engine
+from recommender.scheduler import sync_with_lease
+from recommender.spotify import load_credentials
+engine = get_engine()
+# "Sync now" on a server thread (daemon, like Streamlit's script threads), then the server stops
+threading.Thread(target=lambda: sync_with_lease(engine, load_credentials(), trigger="manual"), daemon=True).start()
+sys.stdin.readline()
+print("stopping", flush=True)
+"""
+
+
+def test_a_server_that_stops_interrupts_its_sync_and_releases_the_lease(engine, fake_spotify, own_playlists):
+    _serve(fake_spotify, own_playlists)
+    fake_spotify.drip_s = DRIP_S
+    env = _cli_env(fake_spotify, engine.url.render_as_string(hide_password=False), MOODTUNE_SYNC_LEASE_S="600",
+                   MOODTUNE_SPOTIFY_TIMEOUT_S="300")
+    process = subprocess.Popen([sys.executable, "-c", SERVER], cwd=ROOT, text=True, env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_until_syncing(engine, fake_spotify, process)
+        out, err = process.communicate("stop\n", timeout=20)  # the main thread returns: the interpreter exits
+    finally:
+        process.kill()
+    assert process.returncode == 0 and "Traceback" not in err, err
+    assert last_sync_runs(engine, 1)[0].status == "interrupted"
+    assert acquire_lease(engine, "the-next-sync"), "a stopped server kept a 10-minute lease"
+
+
 # --- clocks -------------------------------------------------------------------------------------------
 def test_a_completed_run_dated_in_the_future_does_not_stop_the_schedule(engine, caplog):
     caplog.set_level(logging.WARNING)
