@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Refresh Moodtune's emotion playlists from Spotify into the music database.",
         epilog="Credentials: SPOTIPY_CLIENT_ID, SPOTIPY_CLIENT_SECRET, MOODTUNE_SPOTIFY_REFRESH_TOKEN "
         "(environment or .streamlit/secrets.toml). Exit codes: 0 ok, 1 failed, 2 no credentials, "
-        "3 partial, 4 database unavailable.",
+        "3 partial, 4 database unavailable, 130/143 stopped by Ctrl-C/SIGTERM (the run is recorded as interrupted).",
     )
     # the default is shown with its password hidden (--help output ends up in terminals and CI logs)
     # (argparse %-formats help texts: a % in the URL, e.g. a percent-encoded name, must be doubled)
