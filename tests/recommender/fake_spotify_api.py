@@ -254,8 +254,11 @@ def _handler(state: FakeSpotify) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout under test)
+                self.close_connection = True
 
         def _scripted(self) -> bool:
             item = state.take_scripted(self.path)
