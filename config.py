@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -78,32 +79,85 @@ def _flag(name: str, default: bool) -> bool:
     return default
 
 
+MOODS_FILE_MAX_BYTES = 16_384  # a moods file is a few hundred bytes; anything far larger is not one
+
+
+class SettingsFileError(ValueError):
+    """A settings file that cannot be used; ``str(error)`` says why (for ``SETTINGS_PROBLEMS``)."""
+
+
+def _refuse_big_number(text: str) -> float:
+    # json would build a 400-digit int (then float() overflows) or choke on 5,000 digits: refuse long ones
+    if len(text.lstrip("-")) > 20:
+        raise SettingsFileError(f"holds a number with {len(text)} digits")
+    return float(text)
+
+
+def read_small_json(path: str | Path, max_bytes: int = MOODS_FILE_MAX_BYTES) -> object:
+    """The JSON value in the regular file at ``path``, read without trusting it.
+
+    At most ``max_bytes`` are read, and only from a regular file (opened non-blocking, so a FIFO or a
+    device such as /dev/zero is refused instead of hanging or filling memory); numbers longer than 20
+    digits, NaN/Infinity and nesting too deep for the parser are refused. Raises ``SettingsFileError``.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise SettingsFileError(f"cannot be read ({error.strerror or error})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SettingsFileError("is not a regular file")
+        data = os.read(fd, max_bytes + 1)
+    except OSError as error:
+        raise SettingsFileError(f"cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise SettingsFileError(f"is larger than {max_bytes:,} bytes")
+
+    def no_constant(name: str) -> float:
+        raise SettingsFileError(f"holds {name}, which is not a number")
+
+    try:
+        return json.loads(data.decode("utf-8"), parse_int=_refuse_big_number, parse_float=_refuse_big_number,
+                          parse_constant=no_constant)
+    except SettingsFileError:
+        raise
+    except UnicodeDecodeError:
+        raise SettingsFileError("is not UTF-8 text") from None
+    except RecursionError:
+        raise SettingsFileError("is nested too deeply") from None
+    except ValueError as error:  # json.JSONDecodeError and Python's own limits on numbers
+        raise SettingsFileError(f"is not valid JSON ({error})") from None
+
+
+def moods_file_problem(data: object) -> str | None:
+    """Why ``data`` (a parsed moods file) is not {emotion or "lift_target": [valence, energy]}; None if fine."""
+    aliases = {"disgusted": "disgust", "fearful": "fear", "surprised": "surprise"}
+    if not isinstance(data, dict):
+        return 'must hold a JSON object such as {"sad": [0.2, 0.3]}'
+    for key, value in data.items():
+        known = key == "lift_target" or aliases.get(str(key).lower(), str(key).lower()) in EMOTIONS
+        numbers = (isinstance(value, list) and len(value) == 2
+                   and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
+        if not known:
+            return f"names an unknown emotion {str(key)[:40]!r} (expected {', '.join(EMOTIONS)} or lift_target)"
+        if not numbers or not all(0.0 <= float(v) <= 1.0 for v in value):
+            shown = json.dumps(value)
+            shown = shown if len(shown) <= 60 else shown[:59] + "…"
+            return f"has {str(key)!r}: {shown}, but each point must be [valence, energy] within 0..1"
+    return None
+
+
 def _moods_file(name: str) -> str | None:
     """The moods JSON file, if it exists and holds {emotion or "lift_target": [valence, energy]} in [0, 1]."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
-    why = None
     try:
-        data = json.loads(Path(raw).read_text(encoding="utf-8"))
-    except OSError as error:
-        why = f"cannot be read ({error.strerror or error})"
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        why = f"is not valid JSON ({error})"
-    else:
-        aliases = {"disgusted": "disgust", "fearful": "fear", "surprised": "surprise"}
-        if not isinstance(data, dict):
-            why = 'must hold a JSON object such as {"sad": [0.2, 0.3]}'
-        for key, value in data.items() if isinstance(data, dict) else ():
-            known = key == "lift_target" or aliases.get(str(key).lower(), str(key).lower()) in EMOTIONS
-            numbers = (isinstance(value, list) and len(value) == 2
-                       and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
-            if not known:
-                why = f"names an unknown emotion {key!r} (expected {', '.join(EMOTIONS)} or lift_target)"
-            elif not numbers or not all(0.0 <= float(v) <= 1.0 for v in value):
-                why = f"has {key!r}: {json.dumps(value)}, but each point must be [valence, energy] within 0..1"
-            if why:
-                break
+        why = moods_file_problem(read_small_json(raw))
+    except SettingsFileError as error:
+        why = str(error)
     if why:
         _problem(name, raw, why, "the built-in mood points")
         return None
@@ -140,7 +194,9 @@ SPOTIFY_TOKEN_URL: str = os.environ.get(
     "MOODTUNE_SPOTIFY_TOKEN_URL", "https://accounts.spotify.com/api/token"
 )
 # days between background syncs (at least an hour: the sync lease lasts an hour)
-SYNC_INTERVAL_DAYS: float = _number("MOODTUNE_SYNC_INTERVAL_DAYS", 7.0, minimum=1 / 24, maximum=365)
+SYNC_INTERVAL_RANGE_DAYS: tuple[float, float] = (1 / 24, 365.0)  # also what --interval-days accepts
+SYNC_INTERVAL_DAYS: float = _number("MOODTUNE_SYNC_INTERVAL_DAYS", 7.0, minimum=SYNC_INTERVAL_RANGE_DAYS[0],
+                                    maximum=SYNC_INTERVAL_RANGE_DAYS[1])
 
 # recommender: extra knobs (added by the recommender package; all optional)
 SEED_SONGS_PATH: Path = DATA_DIR / "seed_songs.csv"
@@ -159,8 +215,13 @@ SPOTIFY_TIMEOUT_S: float = _number("MOODTUNE_SPOTIFY_TIMEOUT_S", 10.0, minimum=0
                                    exclusive_minimum=True)
 # longest Retry-After (seconds) the sync waits for; anything longer is deferred to a later run
 SPOTIFY_MAX_RETRY_AFTER_S: float = _number("MOODTUNE_SPOTIFY_MAX_RETRY_AFTER_S", 30.0, minimum=0, maximum=3600)
-# one sync run gives up (the rest is deferred to the next run) after this long: well inside the 1-hour lease
+# one sync run gives up (the rest is deferred to the next run) after this long (its lease is renewed meanwhile)
 SYNC_DEADLINE_S: float = _number("MOODTUNE_SYNC_DEADLINE_S", 1800.0, minimum=10, maximum=3000)
+# The sync lease (one sync at a time across processes): a holder's claim lasts SYNC_LEASE_S seconds and a
+# living holder renews it every SYNC_LEASE_RENEW_S (at most a third of the lease), so the lease of a holder
+# that was killed (SIGKILL, power loss) or could not release it lapses within SYNC_LEASE_S.
+SYNC_LEASE_S: float = _number("MOODTUNE_SYNC_LEASE_S", 60.0, minimum=2, maximum=3600)
+SYNC_LEASE_RENEW_S: float = _number("MOODTUNE_SYNC_LEASE_RENEW_S", 15.0, minimum=0.5, maximum=1200)
 # "Sync now" in the Library: the overall limit for an interactive run
 INTERACTIVE_SYNC_DEADLINE_S: float = _number("MOODTUNE_INTERACTIVE_SYNC_DEADLINE_S", 120.0, minimum=5,
                                              maximum=3000)

@@ -20,17 +20,18 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, exc, make_url
 from sqlalchemy.pool import StaticPool
 
 import config
 from recommender import schema
 from recommender.catalog import BUNDLE_SHA_KEY, Bundle, seed_bundled
-from recommender.errors import DatabaseUnavailable, db_errors, redact_url
+from recommender.errors import AMBIGUOUS_URL_MESSAGE, DatabaseUnavailable, ambiguous_url, db_errors, redact_url
 from recommender.schema import migrate
 from recommender.tx import WRITE_OPTION, read_tx, write_tx
 
@@ -51,8 +52,11 @@ def _is_memory(database: str | None) -> bool:
 def parse_db_url(url: str | URL) -> URL:
     """``url`` as a SQLAlchemy URL; a bare ``postgresql://`` means the pinned psycopg (3) driver.
 
-    Raises ``DatabaseUnavailable`` (never echoing the text, which may hold a password) when it does not parse.
+    Raises ``DatabaseUnavailable`` (never echoing the text, which may hold a password) when it does not parse,
+    or when an unencoded ``@`` in the password makes it ambiguous (see ``errors.ambiguous_url``).
     """
+    if isinstance(url, str) and ambiguous_url(url):
+        raise DatabaseUnavailable(f"Could not open the music database ({redact_url(url)}): {AMBIGUOUS_URL_MESSAGE}.")
     try:
         with db_errors(url if isinstance(url, URL) else redact_url(url), "open the music database"):
             parsed = make_url(url)
@@ -100,6 +104,120 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float, memory: bool, r
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+FileId = tuple[int, int]  # (device, inode): what a path names at one moment
+
+
+class SqliteFileGuard:
+    """Notices when the SQLite path no longer names the file the engine's connections opened.
+
+    An operator may delete the database file, or replace it with a restored backup (a rename onto the
+    path), while the app runs. Open connections would go on reading and writing the old, unlinked file:
+    every write "succeeds" and is lost. So before each transaction (the pool's checkout) the path's
+    device and inode are compared with those of the file the connection opened:
+
+    * the path names another file: the connection is dropped and a new one opens the new file. Every
+      connection to the old file is closed first (the last one to close checkpoints the old file's WAL
+      and removes its -wal/-shm files, which the new file must not inherit); while another thread is
+      still inside a transaction on the old file, the new transaction is refused with a message instead.
+    * the path names nothing: the transaction is refused with a message saying what happened (a new,
+      empty file is never created behind the operator's back once the database existed).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.armed = False  # set once the database exists: from then on the file must stay
+        self._open: dict[int, FileId | None] = {}  # id(DBAPI connection) -> the file it opened
+        self._lock = threading.Lock()
+        self._replaced = False  # the path was seen naming another file: its -wal/-shm are the old file's
+        self.engine: Engine | None = None
+
+    def file_id(self) -> FileId | None:
+        """What the path names now; None when it names nothing."""
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def missing(self) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"The music database file {self.path} was deleted or moved while Moodtune was running, so nothing "
+            "was saved. Put the file (or a backup) back at that path and Moodtune uses it at once; or restart "
+            "Moodtune to start a new database."
+        )
+
+    def busy(self) -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"The music database file {self.path} was replaced (a restored backup?) while another request was "
+            "still using the old one, so nothing was saved. Try again in a moment: the new file is then used."
+        )
+
+    def opened(self, dbapi_conn: Any, record: Any) -> None:
+        """Pool "connect": remember which file this connection opened."""
+        found = self.file_id()
+        record.info["moodtune_file"] = found
+        with self._lock:
+            self._open[id(dbapi_conn)] = found
+
+    def closed(self, dbapi_conn: Any, *_args: Any) -> None:
+        """Pool "close" / "close_detached"."""
+        with self._lock:
+            self._open.pop(id(dbapi_conn), None)
+
+    def before_connect(self) -> None:
+        """Before a new connection: refuse when the file is gone, or while the old file is still open."""
+        current = self.file_id()
+        if self.armed and current is None:
+            raise self.missing()
+        if self._stale(current):
+            with self._lock:
+                self._replaced = True
+            if self.engine is not None:
+                self.engine.pool.dispose()  # closes the idle connections to the old file
+        if self._stale(current):
+            raise self.busy()
+        with self._lock:
+            replaced, self._replaced = self._replaced, False
+            sharing = any(opened == current for opened in self._open.values())
+        if replaced and not sharing:
+            # SQLite leaves a moved file's WAL in place when its last connection closes (it cannot
+            # checkpoint into a file that is no longer at the path); the new file must not read it as its own
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _stale(self, current: FileId | None) -> bool:
+        with self._lock:
+            return any(opened != current for opened in self._open.values())
+
+    def at_checkout(self, _dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        """Pool "checkout", before every transaction: is the connection's file still the path's?"""
+        current = self.file_id()
+        if current is None and self.armed:
+            raise self.missing()
+        if current != record.info.get("moodtune_file"):
+            with self._lock:
+                self._replaced = True
+            log.warning("the music database file %s was replaced while the app ran: reopening it", self.path)
+            # the pool closes this connection and opens a new one (before_connect checks the others)
+            raise exc.DisconnectionError("the database file was replaced")
+
+
+_GUARDS: weakref.WeakKeyDictionary[Engine, SqliteFileGuard] = weakref.WeakKeyDictionary()
+
+
+def _guard_file(engine: Engine, path: Path, *, dialect_connect: bool) -> SqliteFileGuard:
+    guard = SqliteFileGuard(path.resolve())
+    guard.engine = engine
+    event.listen(engine, "connect", guard.opened)
+    event.listen(engine, "close", guard.closed)
+    event.listen(engine, "close_detached", guard.closed)
+    event.listen(engine, "checkout", guard.at_checkout)
+    if dialect_connect:
+        event.listen(engine, "do_connect", lambda *_args: guard.before_connect())
+    _GUARDS[engine] = guard
+    return guard
+
+
 def _sqlite_engine(parsed: URL, busy_timeout_s: float) -> tuple[Engine, bool]:
     """The engine for a SQLite URL, and whether it is read-only."""
     memory = _is_memory(parsed.database)
@@ -124,6 +242,11 @@ def _sqlite_engine(parsed: URL, busy_timeout_s: float) -> tuple[Engine, bool]:
             path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **kwargs)
     _install_sqlite_hooks(engine, busy_timeout_s, memory, read_only)
+    if not memory and "creator" not in kwargs and not (
+            parsed.query.get("uri") in ("true", "1") or (parsed.database or "").startswith("file:")):
+        _guard_file(engine, Path(parsed.database or ""), dialect_connect=True)
+    elif "creator" in kwargs:  # a read-only file opened by path: noticing a swap still matters for reads
+        _guard_file(engine, Path(parsed.database or ""), dialect_connect=False)
     return engine, read_only
 
 
@@ -199,6 +322,8 @@ def open_engine(
                 seed_bundled(conn, bundle)
         elif read_only:
             log.info("music database %s opened read-only", parsed.database)
+        if engine in _GUARDS:
+            _GUARDS[engine].armed = True  # the file exists now: its disappearance is an error from here on
     except BaseException:
         engine.dispose()
         raise

@@ -21,7 +21,6 @@ Override any point with a JSON file named by ``MOODTUNE_MOODS_FILE`` (``config.M
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -101,9 +100,11 @@ def load_moods(path: str | Path | None = config.MOODS_PATH) -> MoodMap:
     moods = MoodMap()
     if not path:
         return moods
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a JSON object of emotion -> [valence, energy]")
+    # read as config validated it: bounded, from a regular file only (a FIFO or /dev/zero must not hang)
+    raw = config.read_small_json(path)
+    problem = config.moods_file_problem(raw)
+    if problem is not None or not isinstance(raw, dict):
+        raise ValueError(f"{path}: {problem}")
     points = dict(moods.points)
     target = moods.lift_target
     for key, value in raw.items():

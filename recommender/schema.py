@@ -295,6 +295,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def db_utcnow(conn: Connection) -> datetime:
+    """Now by the database server's clock, as naive UTC: one clock for every process that shares it.
+
+    Leases compare times written by different machines; their own clocks may disagree by minutes.
+    """
+    if conn.dialect.name == "sqlite":
+        value = conn.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar()
+        return datetime.fromisoformat(str(value))
+    if conn.dialect.name == "postgresql":
+        value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar()
+        return value.replace(tzinfo=None)
+    return utcnow()
+
+
 def as_utc(value: datetime | None) -> datetime | None:
     """A stored naive-UTC datetime as an aware one (None stays None)."""
     return None if value is None else value.replace(tzinfo=UTC)

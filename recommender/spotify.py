@@ -16,9 +16,11 @@ Retries: spotipy's own retry adapter is switched off, because on 429 it sleeps f
 ``Retry-After`` (Spotify sends hours when an app is over its quota), which would freeze a Streamlit
 session. ``SpotifyClient`` waits at most ``RetryPolicy.max_retry_after_s``; a longer wait is raised as
 ``RateLimited`` so the sync can defer the rest and say so. 5xx answers and network errors are retried
-with exponential backoff; every request has a timeout. A client is bounded as a whole too: its retries
-may wait ``RetryPolicy.retry_budget_s`` in total, and ``RunLimits`` (a deadline and a cancel event) stop
-it between requests and during any wait, raising ``SyncStopped``. Item pages are capped
+with exponential backoff; every request has a total deadline (``RetryPolicy.timeout_s`` for connecting,
+the headers and the whole body, enforced by ``RequestWatch``: requests' own timeout only bounds each
+read). A client is bounded as a whole too: its retries may wait ``RetryPolicy.retry_budget_s`` in total,
+and ``RunLimits`` (a deadline and a cancel event) stop it between requests, during any wait and in the
+middle of a request (its socket is shut down), raising ``SyncStopped``. Item pages are capped
 (``MAX_ITEM_PAGES``) and a ``next`` link seen before is refused, so a looping API cannot page forever.
 Answers that are not the JSON objects expected are ``SpotifyError``s, never ``AttributeError``s.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import socket
 import threading
 import time
 import tomllib
@@ -38,7 +41,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import requests.adapters
 import spotipy
+import urllib3
+import urllib3.connection
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth, SpotifyPKCE
@@ -98,10 +104,25 @@ class SyncStopped(SpotifyError):
 
 @dataclass(frozen=True, slots=True)
 class RunLimits:
-    """Bounds of one run: a deadline (``time.monotonic()`` value) and an event that cancels it."""
+    """Bounds of one run: a deadline (``time.monotonic()`` value) and an event that cancels it.
+
+    ``interrupt(why)`` cancels too, and records that the process is being stopped (SIGTERM, Ctrl-C): the
+    run is then recorded as "interrupted" rather than "cancelled".
+    """
 
     deadline: float = float("inf")
     cancel: threading.Event = field(default_factory=threading.Event)
+    interruptions: list[str] = field(default_factory=list)
+
+    def interrupt(self, why: str) -> None:
+        """Stop the run because the process is being stopped (``why``: e.g. "SIGTERM")."""
+        self.interruptions.append(why)
+        self.cancel.set()
+
+    @property
+    def interrupted(self) -> str | None:
+        """Why the run was interrupted, or None."""
+        return self.interruptions[0] if self.interruptions else None
 
     @classmethod
     def within(cls, seconds: float, cancel: threading.Event | None = None) -> RunLimits:
@@ -205,6 +226,124 @@ class _ServerTokenCache(MemoryCacheHandler):
         super().save_token_to_cache(token_info)
 
 
+# --- a total deadline per HTTP request ---------------------------------------------------------------
+# requests' timeout bounds each socket read, not the request: a server sending one byte every few seconds
+# never trips it. So every request runs under a watch that shuts its socket down when the request's own
+# limit passes, or the run is cancelled or out of time; the blocked read then returns at once.
+_CURRENT_WATCH = threading.local()
+
+
+class RequestWatch:
+    """Bounds one HTTP request as a whole (connect, headers, whole body) and lets a cancel cut it short."""
+
+    POLL_S = 0.1
+
+    def __init__(self, seconds: float, cancel: threading.Event | None = None) -> None:
+        self.seconds = max(0.0, seconds)
+        self.deadline = time.monotonic() + self.seconds
+        self.cancel = cancel or threading.Event()
+        self.fired: str | None = None  # "cancelled" or "time limit" once it cut the request
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, sock: socket.socket | None) -> None:
+        """Watch ``sock`` (the request's connection): shut down at once if the watch already fired."""
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            fired = self.fired
+        if fired:
+            _shut(sock)
+
+    def _fire(self, why: str) -> None:
+        with self._lock:
+            self.fired = why
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(self.POLL_S, max(0.0, self.deadline - time.monotonic()))):
+            if self.cancel.is_set():
+                self._fire("cancelled")
+                return
+            if time.monotonic() >= self.deadline:
+                self._fire("time limit")
+                return
+
+    def __enter__(self) -> RequestWatch:
+        _CURRENT_WATCH.watch = self
+        self._thread = threading.Thread(target=self._watch, name="moodtune-request-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        _CURRENT_WATCH.watch = None
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a read blocked in another thread; close() would not
+    except OSError:
+        pass
+
+
+def _register_socket(sock: socket.socket | None) -> None:
+    watch: RequestWatch | None = getattr(_CURRENT_WATCH, "watch", None)
+    if watch is not None:
+        watch.register(sock)
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _register_socket(self.sock)
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:  # a kept-alive connection is watched here
+        _register_socket(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _register_socket(self.sock)
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        _register_socket(self.sock)
+        return super().getresponse(*args, **kwargs)
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter whose connections report their sockets to the current ``RequestWatch``."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def watched_session() -> requests.Session:
+    """A session (no retries) whose requests a ``RequestWatch`` can bound and cut short."""
+    session = requests.Session()
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, WatchedAdapter())
+    return session
+
+
 def _no_interactive_login(*_args: Any, **_kwargs: Any) -> str:
     raise SpotifyOauthError(
         "Spotify asked for an interactive login, which a server cannot do", error="invalid_grant",
@@ -255,7 +394,7 @@ def create_spotify(credentials: SpotifyCredentials, policy: RetryPolicy | None =
     """A spotipy client for ``credentials`` with a timeout and without spotipy's own retries."""
     policy = policy or RetryPolicy()
     # A plain Session retries nothing; spotipy builds a retrying one only when it makes its own.
-    session = requests.Session()
+    session = watched_session()
     client = spotipy.Spotify(
         auth_manager=make_auth_manager(credentials, session, policy.timeout_s),
         requests_session=session,
@@ -311,6 +450,28 @@ class SpotifyClient:
         elif self.limits.cancel.wait(seconds):
             raise SyncStopped("the sync was cancelled", cancelled=True)
 
+    def _attempt(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One try of ``fn`` within ``policy.timeout_s`` in all (and the run's time), cut short by a cancel.
+
+        A request cut short raises ``SyncStopped`` when the run was cancelled or is out of time, else
+        ``requests.Timeout`` (retried like any network failure).
+        """
+        limit = min(self.policy.timeout_s, self.limits.remaining())
+        watch = RequestWatch(limit, self.limits.cancel)
+        cut: BaseException | None = None
+        try:
+            with watch:
+                result = fn(*args, **kwargs)
+        except Exception as error:
+            if watch.fired is None:
+                raise
+            cut = error
+        else:
+            if watch.fired is None:
+                return result
+        self.limits.check()
+        raise requests.Timeout(f"no complete answer within {limit:.0f} s") from cut
+
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` (a spotipy call), translating and retrying failures.
 
@@ -322,7 +483,7 @@ class SpotifyClient:
             self.limits.check()
             last = attempt == policy.attempts
             try:
-                return fn(*args, **kwargs)
+                return self._attempt(fn, *args, **kwargs)
             except SpotifyException as error:
                 status = error.http_status
                 if status == 429:
@@ -360,6 +521,8 @@ class SpotifyClient:
                 if last or not self._can_wait(policy.backoff(attempt)):
                     raise SpotifyUnavailable(
                         f"cannot reach Spotify for {what} after {attempt} attempt(s): {type(error).__name__}"
+                        + (f" ({error})" if isinstance(error, requests.Timeout) and not error.response
+                           and str(error).startswith("no complete answer") else "")
                     ) from error
                 self._wait(policy.backoff(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")

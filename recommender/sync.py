@@ -42,6 +42,7 @@ from recommender.spotify import (
     SpotifyUnavailable,
     SyncStopped,
 )
+from recommender.errors import DatabaseUnavailable
 from recommender.tx import read_tx, write_tx
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,29 @@ def _objects(value: object) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+# Caps on what Spotify sends before it is stored: its own limits are far lower (names of a few hundred
+# characters), so anything longer is an attack or a bug, and unbounded text would grow the database and
+# every page that shows it.
+MAX_NAME_CHARS = 300  # track, artist, album and playlist names
+MAX_ARTISTS = 20
+MAX_URL_CHARS = 1000  # cover image URLs (a longer one is dropped)
+MAX_SNAPSHOT_CHARS = 200
+# control characters (NUL, escapes, line breaks, C1 controls) are removed; everything else is kept as it is
+_CONTROLS = dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)])
+
+
+def clean_text(value: object, limit: int = MAX_NAME_CHARS) -> str | None:
+    """``value`` without control characters and cut to ``limit`` characters; None if not a non-blank string."""
+    if not isinstance(value, str):
+        return None
+    cleaned = value[: limit * 4].translate(_CONTROLS).strip()
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return cleaned or None
+
+
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
+    return clean_text(value)
 
 
 def _number(value: object) -> int | None:
@@ -167,7 +189,8 @@ def _image_url(album: dict[str, Any]) -> str | None:
     if not images:
         return None
     # the one nearest 300 px wide: sharp in a table, far smaller than the 640 px cover
-    return min(images, key=lambda img: abs((_number(img.get("width")) or 300) - 300))["url"]
+    url = min(images, key=lambda img: abs((_number(img.get("width")) or 300) - 300))["url"]
+    return url if len(url) <= MAX_URL_CHARS and clean_text(url, MAX_URL_CHARS) == url else None
 
 
 def track_row(track: object, now: datetime) -> dict[str, Any] | None:
@@ -177,8 +200,8 @@ def track_row(track: object, now: datetime) -> dict[str, Any] | None:
     track_id = _text(track.get("id"))
     if track_id is None or len(track_id) > 64:
         return None
-    artists = ", ".join(name for a in _objects(track.get("artists")) if (name := _text(a.get("name")))) or (
-        "Unknown artist")
+    names = [name for a in _objects(track.get("artists"))[:MAX_ARTISTS] if (name := _text(a.get("name")))]
+    artists = clean_text(", ".join(names), MAX_NAME_CHARS) or "Unknown artist"
     album = track.get("album") if isinstance(track.get("album"), dict) else {}
     return {
         "id": track_id,
@@ -222,7 +245,8 @@ def _store(engine: Engine, target: _Target, meta: dict[str, Any], items: Iterabl
             ])
         conn.execute(
             schema.playlists.update().where(schema.playlists.c.id == target.playlist_id).values(
-                name=_text(meta.get("name")) or target.name, snapshot_id=_text(meta.get("snapshot_id")),
+                name=_text(meta.get("name")) or target.name,
+                snapshot_id=clean_text(meta.get("snapshot_id"), MAX_SNAPSHOT_CHARS),
                 last_synced=now, track_count=len(ordered),
             )
         )
@@ -243,7 +267,7 @@ def _mark_unchanged(engine: Engine, target: _Target, meta: dict[str, Any]) -> No
 def _sync_one(engine: Engine, client: SpotifyClient, target: _Target) -> PlaylistSyncResult:
     meta = client.playlist(target.playlist_id)
     name = _text(meta.get("name")) or target.name
-    snapshot = _text(meta.get("snapshot_id"))
+    snapshot = clean_text(meta.get("snapshot_id"), MAX_SNAPSHOT_CHARS)
     if target.synced_before and snapshot and snapshot == target.snapshot_id:
         _mark_unchanged(engine, target, meta)
         return PlaylistSyncResult(target.playlist_id, name, target.emotions, UNCHANGED,
@@ -274,6 +298,31 @@ def _summary(status: str, results: list[PlaylistSyncResult], tracks: int, abort:
     return text + ("\n" + "\n".join(problems) if problems else "")
 
 
+def check_not_damaged(engine: Engine) -> None:
+    """Raise ``DatabaseUnavailable`` when a SQLite file is damaged (``PRAGMA quick_check``).
+
+    A sync touches only a few pages: without this, a file whose catalogue pages are broken would report
+    "Sync success" while every screen that reads music says the file is damaged.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with read_tx(engine, "check the music database") as conn:
+        problems = [row[0] for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+    if problems != ["ok"]:
+        raise DatabaseUnavailable(
+            f"Could not sync into the music database ({engine.url.database}): the file is not a valid SQLite "
+            f"database (damaged or truncated): {'; '.join(str(p) for p in problems)[:300]}. Restore it from a "
+            "backup, or delete it to start again from the bundled catalogue."
+        )
+
+
+def _stop_reason(limits: RunLimits, cancelled: bool) -> str:
+    """Why the playlists not yet read wait for the next sync."""
+    if limits.interrupted:
+        return f"interrupted ({limits.interrupted}): left for the next sync"
+    return "cancelled: left for the next sync" if cancelled else "deferred: this sync reached its time limit"
+
+
 def mark_abandoned(conn: Connection, now: datetime | None = None, after_s: float = ABANDON_AFTER_S) -> int:
     """Mark runs left "running" by a process that died (started over ``after_s`` ago); return how many."""
     now = now or schema.utcnow()
@@ -287,8 +336,9 @@ def mark_abandoned(conn: Connection, now: datetime | None = None, after_s: float
 
 
 def _start_run(engine: Engine, trigger: str, total: int) -> tuple[int, datetime]:
-    started = schema.utcnow()
     with write_tx(engine, "record the sync run") as conn:
+        # the database's clock: runs are compared with leases and with runs recorded by other machines
+        started = schema.db_utcnow(conn)
         mark_abandoned(conn, started)
         run_id = conn.execute(
             schema.sync_runs.insert().values(started_at=started, status=RUNNING, trigger=trigger,
@@ -302,7 +352,7 @@ def _finish_run(engine: Engine, run_id: int, report: SyncReport) -> None:
     with write_tx(engine, "record the sync run") as conn:
         conn.execute(
             schema.sync_runs.update().where(schema.sync_runs.c.id == run_id).values(
-                finished_at=report.finished_at, status=report.status, message=report.message,
+                finished_at=schema.db_utcnow(conn), status=report.status, message=report.message,
                 playlists_synced=counts[SYNCED], playlists_skipped=counts[UNCHANGED],
                 playlists_refused=counts[REFUSED], playlists_deferred=counts[DEFERRED],
                 playlists_failed=counts[FAILED], tracks_upserted=report.tracks_upserted,
@@ -339,6 +389,7 @@ def sync_all(
         return SyncReport(NO_CREDENTIALS, NO_CREDENTIALS_MESSAGE)
 
     limits = limits or RunLimits.within(config.SYNC_DEADLINE_S)
+    check_not_damaged(engine)
     targets = _targets(engine)
     run_id, started = _start_run(engine, trigger, len(targets))
     results: list[PlaylistSyncResult] = []
@@ -351,8 +402,7 @@ def sync_all(
         for i, target in enumerate(targets):
             tell(i / max(len(targets), 1), f"Syncing {target.name} ({i + 1}/{len(targets)})")
             if stop_reason is None and (limits.cancel.is_set() or limits.remaining() <= 0):
-                stop_reason = ("cancelled: left for the next sync" if limits.cancel.is_set()
-                               else "deferred: this sync reached its time limit")
+                stop_reason = _stop_reason(limits, limits.cancel.is_set())
             if retry_after is not None or stop_reason is not None:
                 message = stop_reason or f"deferred: rate limited for {retry_after:.0f} s"
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
@@ -368,8 +418,7 @@ def sync_all(
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
                                                   message=str(error), http_status=429))
             except SyncStopped as error:
-                stop_reason = ("cancelled: left for the next sync" if error.cancelled
-                               else "deferred: this sync reached its time limit")
+                stop_reason = _stop_reason(limits, error.cancelled)
                 results.append(PlaylistSyncResult(target.playlist_id, target.name, target.emotions, DEFERRED,
                                                   message=stop_reason))
             except SpotifyAuthError as error:
@@ -389,7 +438,7 @@ def sync_all(
                     stop_reason = "deferred: Spotify was not answering, so this playlist waits for the next sync"
         status = RUN_FAILED if abort else _run_status(results)
         if status != SUCCESS and limits.cancel.is_set():
-            status = CANCELLED
+            status = INTERRUPTED if limits.interrupted else CANCELLED
     finally:
         tracks = sum(r.tracks for r in results)
         report = SyncReport(

@@ -102,7 +102,7 @@ class SyncJob:
         return self.thread is not None and self.thread.is_alive()
 
     def cancel(self) -> None:
-        """Ask the sync to stop; it does within a second or one request's timeout."""
+        """Ask the sync to stop; the request in flight is cut short, so it stops within a second or two."""
         self.limits.cancel.set()
 
 
@@ -195,7 +195,7 @@ def show_sync_job(job: SyncJob) -> None:
         if st.button("Cancel sync", key="sync-cancel", disabled=job.limits.cancel.is_set()):
             job.cancel()
         if job.limits.cancel.is_set():
-            st.caption("Cancelling: the sync stops after the current request.")
+            st.caption("Cancelling: the request in progress is cut short; the sync stops within a second or two.")
         return
     del st.session_state[JOB_KEY]
     if job.error:

@@ -82,3 +82,33 @@ def test_the_app_names_bad_settings_in_the_sidebar(seeded_db, open_page, monkeyp
         assert not at.exception
         assert any("settings were not valid" in w.value for w in at.sidebar.warning)
         assert problem in [t.value for t in at.sidebar.text]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ('{"sad": [' + "9" * 400 + ", 0.5]}", "400 digits"),  # json makes an int that float() cannot hold
+        ('{"sad": [' + "9" * 5000 + ", 0.5]}", "5000 digits"),  # beyond Python's int-string limit
+        ('{"sad": [1e400, 0.5]}', "within 0..1"),  # a float that overflows to inf
+        ('{"sad": [NaN, 0.5]}', "NaN"),
+        ("[" * 200_000 + "]" * 200_000, "larger than"),  # 200,000 nested brackets
+        ("[" * 8_000 + "]" * 8_000, "nested too deeply"),  # deep nesting that fits the size limit
+    ],
+    ids=["400-digits", "5000-digits", "1e400", "nan", "200000-brackets", "8000-brackets"],
+)
+def test_hostile_moods_files_are_named_and_ignored(tmp_path, content, why):
+    moods = tmp_path / "moods.json"
+    moods.write_text(content)
+    found = settings_with({"MOODTUNE_MOODS_FILE": str(moods)})
+    assert found["values"]["MOODS_PATH"] is None
+    assert len(found["problems"]) == 1 and why in found["problems"][0], found["problems"]
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "folder"])
+def test_a_moods_file_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind):
+    path = {"/dev/zero": Path("/dev/zero"), "fifo": tmp_path / "moods.fifo", "folder": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes: opening it for reading the usual way would wait forever
+    found = settings_with({"MOODTUNE_MOODS_FILE": str(path)})  # the helper's 60 s timeout catches a hang
+    assert found["values"]["MOODS_PATH"] is None
+    assert len(found["problems"]) == 1 and "not a regular file" in found["problems"][0], found["problems"]

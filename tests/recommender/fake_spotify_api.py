@@ -106,6 +106,9 @@ class FakeSpotify:
         self.scripted: list[Scripted] = []
         self.before_items: Callable[[str], None] | None = None  # called with the playlist id before each items page
         self.stall_s = 0.0  # wait this long before answering any API request (a server that hangs)
+        self.drip_s = 0.0  # answer API requests one byte every drip_s seconds (status line, headers, body)
+        self.dripping = 0  # answers being dripped right now
+        self.closed = threading.Event()  # set when the server stops: drips end
         self.self_next: set[str] = set()  # playlists whose items pages link "next" to themselves
         self.log: list[tuple[str, str]] = []  # (method, path?query)
         self.grants: list[str] = []  # grant_type of every token request
@@ -221,15 +224,41 @@ def _handler(state: FakeSpotify) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:  # keep test output clean
             pass
 
+        def _drip(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            """Send the whole answer one byte every ``state.drip_s`` (each read gets a byte: no read timeout)."""
+            head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}", "Content-Type: application/json",
+                    f"Content-Length: {len(data)}", *(f"{k}: {v}" for k, v in headers.items())]
+            raw = ("\r\n".join(head) + "\r\n\r\n").encode() + data
+            self.close_connection = True
+            with state._lock:
+                state.dripping += 1
+            try:
+                for i in range(len(raw)):
+                    self.wfile.write(raw[i:i + 1])
+                    self.wfile.flush()
+                    if state.closed.wait(state.drip_s):
+                        return
+            except OSError:  # the client gave up and closed the connection
+                return
+            finally:
+                with state._lock:
+                    state.dripping -= 1
+
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
+            if state.drip_s and self.command == "GET":
+                self._drip(status, data, dict(headers or {}))
+                return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout under test)
+                self.close_connection = True
 
         def _scripted(self) -> bool:
             item = state.take_scripted(self.path)
@@ -277,5 +306,6 @@ def serve() -> Iterator[FakeSpotify]:
     try:
         yield state
     finally:
+        state.closed.set()
         server.shutdown()
         server.server_close()
