@@ -269,6 +269,21 @@ def return_size(width: int, height: int, return_width: int | None) -> tuple[int,
     return max(2, return_width // 2 * 2), max(2, round(height * return_width / width / 2) * 2)
 
 
+def media_constraints(capture_width: int, capture_fps: float) -> dict[str, object]:
+    """``media_stream_constraints`` for ``webrtc_streamer``: video only, as small and slow as the analysis needs.
+
+    Ideal values, never exact or max: a camera that cannot deliver them still starts (the browser picks its
+    nearest mode, and Chromium scales or drops frames to come closer). 0 leaves that value to the browser.
+    """
+    video: dict[str, object] = {}
+    if capture_width > 0:
+        video["width"] = {"ideal": int(capture_width)}
+        video["height"] = {"ideal": int(round(capture_width * 3 / 4))}
+    if capture_fps > 0:
+        video["frameRate"] = {"ideal": float(capture_fps)}
+    return {"video": video or True, "audio": False}
+
+
 def _scaled(readings: list[FaceReading], factor: float) -> list[FaceReading]:
     if factor == 1.0:
         return readings
