@@ -185,21 +185,21 @@ MUSIC_DWELL_RANGE_S: tuple[float, float] = (5.0, 25.0)
 MUSIC_DWELL_S: float = _number("MOODTUNE_MUSIC_DWELL_S", MUSIC_DWELL_DEFAULT_S, minimum=MUSIC_DWELL_RANGE_S[0],
                                 maximum=MUSIC_DWELL_RANGE_S[1])
 # frames per second the Live screen analyses per session (the rest are shown with the last boxes)
-LIVE_ANALYSIS_FPS: float = _number("MOODTUNE_LIVE_ANALYSIS_FPS", 6.0, minimum=1, maximum=30)
+# (4: the smoother's 1-s average needs 3-4 readings a second; bench/live_analysis.py has the cost per reading)
+LIVE_ANALYSIS_FPS: float = _number("MOODTUNE_LIVE_ANALYSIS_FPS", 4.0, minimum=1, maximum=30)
 # width (px) of the annotated video sent back to the browser: VP8 at 320x240 costs ~1/4 of 640x480
 LIVE_RETURN_WIDTH: int = 320
 # The camera capture the Live screen asks the browser for, as *ideal* values (a camera that cannot do them
 # still works): the analysis reads a 320-px copy, so a larger or faster capture only costs decoding and
 # re-encoding (bench/live_analysis.py). 0 leaves the choice to the browser (640x480 at 30 fps in Chromium).
-LIVE_CAPTURE_WIDTH: int = _whole("MOODTUNE_LIVE_CAPTURE_WIDTH", 480, minimum=0, maximum=1920)
+LIVE_CAPTURE_WIDTH_DEFAULT: int = 480
+LIVE_CAPTURE_WIDTH: int = _whole("MOODTUNE_LIVE_CAPTURE_WIDTH", LIVE_CAPTURE_WIDTH_DEFAULT, minimum=0, maximum=1920)
 if 0 < LIVE_CAPTURE_WIDTH < 160:
-    _problem("MOODTUNE_LIVE_CAPTURE_WIDTH", str(LIVE_CAPTURE_WIDTH), "must be 0 (the browser's choice) or 160..1920",
-             480)
-    LIVE_CAPTURE_WIDTH = 480
+    _problem("MOODTUNE_LIVE_CAPTURE_WIDTH", os.environ["MOODTUNE_LIVE_CAPTURE_WIDTH"],
+             "must be 0 (the browser's choice) or 160..1920", LIVE_CAPTURE_WIDTH_DEFAULT)
+    LIVE_CAPTURE_WIDTH = LIVE_CAPTURE_WIDTH_DEFAULT
 LIVE_CAPTURE_FPS: float = _number("MOODTUNE_LIVE_CAPTURE_FPS", 15.0, minimum=0, maximum=60)
-# YuNet's input width on the Live screen, and whether Live averages each face with its mirror image (flip
-# TTA); the Snapshot screen always uses the full pipeline (one photo: cost does not matter there)
-LIVE_DETECT_WIDTH: int = _whole("MOODTUNE_LIVE_DETECT_WIDTH", 320, minimum=160, maximum=640)
+# whether Live also classifies each face's mirror image (flip TTA, ~1.5 ms per face); Snapshot always does
 LIVE_FLIP_TTA: bool = _flag("MOODTUNE_LIVE_FLIP_TTA", True)
 
 

@@ -37,7 +37,7 @@ from aiortc.jitterbuffer import JitterFrame  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, single_thread, write_figures  # noqa: E402
 from emotion.classifier import EmotionClassifier  # noqa: E402
-from emotion.detector import YuNetDetector  # noqa: E402
+from emotion.detector import YuNetDetector, crop_face  # noqa: E402
 from emotion.pipeline import FramePipeline, draw_readings  # noqa: E402
 from emotion.training.data import load_raw_split  # noqa: E402
 from emotion.training.roundtrip import round_trip  # noqa: E402
@@ -82,6 +82,49 @@ def accuracy_variants(faces: int, seed: int) -> list[dict]:
     return rows
 
 
+def paired_capture_and_tta(faces: int, seed: int) -> dict:
+    """One pass over ``faces`` PublicTest faces: each scene read at every capture width (YuNet on 320 px),
+    each found face classified with and without flip TTA. Everything is paired: same scenes, and the same
+    crops for TTA on and off, so the differences are not sampling noise between variants."""
+    images, labels = load_raw_split(config.FER2013_PATH, "public")
+    images, labels = images[:faces], labels[:faces]
+    detector = YuNetDetector(detect_width=DETECT_WIDTHS[0])
+    classifiers = {True: EmotionClassifier.load(), False: EmotionClassifier.load(flip_tta=False)}
+    rng = np.random.default_rng(seed)
+    right = {(w, tta): [] for w in CAPTURE_WIDTHS for tta in (True, False)}
+    found = {w: np.zeros(len(images), bool) for w in CAPTURE_WIDTHS}
+    hits: dict[int, dict[int, bool]] = {w: {} for w in CAPTURE_WIDTHS}
+    for i, face in enumerate(images):
+        scene, placed = compose_scene(face, rng)
+        for width in CAPTURE_WIDTHS:
+            frame, seen = rescale_scene(scene, placed, width)
+            for detection in sorted(detector.detect(frame), key=lambda d: d.area, reverse=True)[:5]:
+                x, y, w, h = detection.box
+                if x <= seen.cx <= x + w and y <= seen.cy <= y + h:
+                    crop = crop_face(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), detection)[None]
+                    found[width][i] = True
+                    for tta, clf in classifiers.items():
+                        hit = int(np.argmax(clf.predict_proba(crop)[0])) == labels[i]
+                        right[(width, tta)].append(hit)
+                        if tta:
+                            hits[width][i] = hit
+                    break
+    everywhere = np.logical_and.reduce([found[w] for w in CAPTURE_WIDTHS])
+    rows = []
+    for width in CAPTURE_WIDTHS:
+        for tta in (True, False):
+            acc = float(np.mean(right[(width, tta)]))
+            rows.append({"capture_width": width, "flip_tta": tta, "faces": faces,
+                         "detected": round(float(found[width].mean()), 4), "round_trip_accuracy": round(acc, 4)})
+            print(f"paired, capture {width} px, TTA {'on ' if tta else 'off'}: detected {found[width].mean():.1%}, "
+                  f"round trip {acc:.2%}", flush=True)
+    common = {w: round(float(np.mean([hits[w][i] for i in np.flatnonzero(everywhere)])), 4) for w in CAPTURE_WIDTHS}
+    print(f"paired, faces found at every width ({everywhere.sum()}): round trip with TTA "
+          + ", ".join(f"{w} px {a:.2%}" for w, a in common.items()), flush=True)
+    return {"rows": rows, "found_at_every_width": int(everywhere.sum()), "accuracy_on_those_with_tta": common,
+            "load": load_average()}
+
+
 def cpu_ms(fn: Callable[[int], object], count: int) -> float:
     """Process CPU milliseconds per call of ``fn(i)`` for i in range(count)."""
     start = time.process_time()
@@ -119,7 +162,8 @@ def cpu_per_frame(seed: int) -> dict:
     images, _ = load_raw_split(config.FER2013_PATH, "public")
     face = images[7]
     detectors = {d: YuNetDetector(detect_width=d) for d in DETECT_WIDTHS}
-    classifiers = {"float32 flip TTA": EmotionClassifier.load(), "float32 no TTA": EmotionClassifier.load(flip_tta=False)}
+    classifiers = {"float32 flip TTA": EmotionClassifier.load(),
+                   "float32 no TTA": EmotionClassifier.load(flip_tta=False)}
     if INT8_PATH.exists():
         classifiers["int8 flip TTA"] = EmotionClassifier(INT8_PATH)
         classifiers["int8 no TTA"] = EmotionClassifier(INT8_PATH, flip_tta=False)
@@ -178,11 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--faces", type=int, default=500, help="PublicTest faces in the round trip (0: skip it)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--paired-faces", type=int, default=0,
+                        help="also a one-pass paired comparison of capture widths and TTA on this many faces")
     parser.add_argument("--skip-cpu", action="store_true", help="only the accuracy part")
     add_output_options(parser, "live_analysis")
     args = parser.parse_args(argv)
-    if not 0 <= args.faces <= 3589:
-        parser.error("--faces must be 0..3589")
+    if not 0 <= args.faces <= 3589 or not 0 <= args.paired_faces <= 3589:
+        parser.error("--faces and --paired-faces must be 0..3589")
     figures: dict = {"what": "Live options: round-trip accuracy and CPU per frame (bench/live_analysis.py)",
                      "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -190,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.faces:
         print(f"round trip on {args.faces} PublicTest faces (load {load_average()})", flush=True)
         figures["accuracy"] = accuracy_variants(args.faces, args.seed)
+    if args.paired_faces:
+        print(f"paired capture width x TTA on {args.paired_faces} PublicTest faces (load {load_average()})", flush=True)
+        figures["paired"] = paired_capture_and_tta(args.paired_faces, args.seed + 1)
     if not args.skip_cpu:
         print(f"CPU per frame, one thread, process CPU time (load {load_average()})", flush=True)
         ms = cpu_per_frame(args.seed)

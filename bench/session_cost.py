@@ -121,7 +121,10 @@ WAITING = ("Condition.wait", "Queue.get (queue.py", "_worker (concurrent/futures
            "sleep", "Event.wait", "_worker_thread (streamlit_webrtc/process.py:135)")
 
 
-def sample(pid: int, seconds: float, rate: int, out: Path) -> tuple[dict[int, collections.Counter[str]], dict[int, str]]:
+Samples = dict[int, collections.Counter[str]]  # per thread id: samples per bucket
+
+
+def sample(pid: int, seconds: float, rate: int, out: Path) -> tuple[Samples, dict[int, str]]:
     """py-spy samples of ``pid`` for ``seconds``: per thread id, samples per bucket (waiting ones left out),
     and each sampled thread's name."""
     command = ["py-spy", "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(round(seconds)),

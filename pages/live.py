@@ -32,7 +32,7 @@ ensure_app_shell()
 st.title(":material/videocam: Live")
 st.caption("Your face, read in your browser's video stream; music that follows your mood.")
 
-pipeline = load_pipeline()  # before START, so the first frames never wait for the model
+pipeline = load_pipeline(config.LIVE_FLIP_TTA)  # before START, so the first frames never wait for the model
 if pipeline is None:
     st.stop()
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)

@@ -6,24 +6,26 @@ import logging
 
 import streamlit as st
 
+from emotion.classifier import EmotionClassifier
 from emotion.pipeline import FramePipeline
 
 log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Loading the face and emotion models…")
-def _pipeline() -> FramePipeline:
+def _pipeline(flip_tta: bool = True) -> FramePipeline:
     # FramePipeline is thread-safe: one instance serves every session's video thread.
-    return FramePipeline()
+    return FramePipeline(classifier=EmotionClassifier.load(flip_tta=flip_tta))
 
 
-def load_pipeline() -> FramePipeline | None:
+def load_pipeline(flip_tta: bool = True) -> FramePipeline | None:
     """The shared pipeline, or None after showing why it could not be loaded (missing model file, ...).
 
     Called while the script runs, before the video starts, so the frame callback never waits for it.
+    ``flip_tta``: also classify each face's mirror image (Snapshot always; Live per ``config.LIVE_FLIP_TTA``).
     """
     try:
-        return _pipeline()
+        return _pipeline(flip_tta)
     except Exception as error:  # noqa: BLE001 - the screen explains and the rest of the app keeps working
         log.exception("could not load the emotion pipeline")
         st.error(
