@@ -13,9 +13,15 @@ log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Loading the face and emotion models…")
-def _pipeline(flip_tta: bool = True) -> FramePipeline:
+def _pipeline() -> FramePipeline:
     # FramePipeline is thread-safe: one instance serves every session's video thread.
-    return FramePipeline(classifier=EmotionClassifier.load(flip_tta=flip_tta))
+    return FramePipeline()
+
+
+@st.cache_resource(show_spinner="Loading the face and emotion models…")
+def _pipeline_without_tta() -> FramePipeline:
+    # Live with MOODTUNE_LIVE_FLIP_TTA=0: each face classified once, not averaged with its mirror image.
+    return FramePipeline(classifier=EmotionClassifier.load(flip_tta=False))
 
 
 def load_pipeline(flip_tta: bool = True) -> FramePipeline | None:
@@ -25,7 +31,7 @@ def load_pipeline(flip_tta: bool = True) -> FramePipeline | None:
     ``flip_tta``: also classify each face's mirror image (Snapshot always; Live per ``config.LIVE_FLIP_TTA``).
     """
     try:
-        return _pipeline(flip_tta)
+        return _pipeline() if flip_tta else _pipeline_without_tta()
     except Exception as error:  # noqa: BLE001 - the screen explains and the rest of the app keeps working
         log.exception("could not load the emotion pipeline")
         st.error(

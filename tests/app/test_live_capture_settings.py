@@ -68,3 +68,13 @@ def test_a_bad_value_is_named_and_the_default_used(name: str, raw: str) -> None:
     found = settings_with({name: raw})
     assert found["values"][name.removeprefix("MOODTUNE_")] == default
     assert len(found["problems"]) == 1 and found["problems"][0].startswith(f"{name}={raw!r}")
+
+
+def test_live_without_flip_tta_classifies_each_face_once() -> None:
+    """MOODTUNE_LIVE_FLIP_TTA=0 gives Live its own pipeline; Snapshot's keeps the mirror-image average."""
+    from ui.resources import load_pipeline
+
+    live, snapshot = load_pipeline(flip_tta=False), load_pipeline()
+    assert live is not None and snapshot is not None
+    assert live.classifier.flip_tta is False and snapshot.classifier.flip_tta is True
+    assert load_pipeline(flip_tta=False) is live  # created once per server, shared by every session
