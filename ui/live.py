@@ -8,7 +8,8 @@ Measured facts this relies on (streamlit-webrtc 0.79 / aiortc 1.16 / av 18): the
 few seconds drops the connection), and frames may arrive at any size (browsers downscale under load).
 
 Cost control (issue 13 §6): frames are *analysed* at most ``config.LIVE_ANALYSIS_FPS`` times a second;
-the others go back with the last boxes drawn on them, so the user's view stays fluid. A closed tab's
+the others go back with the last boxes drawn on them, so the user's view stays fluid. The browser is asked
+for a small, slow capture (``media_constraints``, issue 18), as the analysis reads a 320-px copy anyway. A closed tab's
 video connection is released by ``release_closed_tabs`` within seconds instead of Streamlit's 120 s.
 """
 
