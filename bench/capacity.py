@@ -65,6 +65,7 @@ class Level:
     browser_cpu_percent: float = 0.0  # every Chromium process together, % of one core
     load_average: str = ""  # /proc/loadavg's 1, 5 and 15 minute figures at the end of the window
     per_session_fps: tuple[float, ...] = ()  # each streaming tab's median analysed rate
+    browser_capture: str = ""  # what the first tab's camera delivered (width x height @ fps)
     not_started: int = 0  # tabs that never showed an analysed rate (a dropped or failed connection)
 
 
@@ -72,6 +73,41 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` and its threads, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+# Records what the page asked the camera for and what the browser delivered (in the component's frame).
+CAPTURE_PROBE = """
+(() => {
+  const media = navigator.mediaDevices;
+  if (!media || !media.getUserMedia || media.__moodtuneProbe) return;
+  const original = media.getUserMedia.bind(media);
+  media.__moodtuneProbe = true;
+  media.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    const track = stream.getVideoTracks()[0];
+    window.__moodtuneCapture = {asked: constraints, got: track ? track.getSettings() : null};
+    return stream;
+  };
+})();
+"""
+
+
+def browser_capture(page: object) -> dict | None:
+    """What the page's camera request asked for and got (width, height, frameRate), from any of its frames."""
+    for frame in page.frames:  # type: ignore[attr-defined]
+        try:
+            found = frame.evaluate("window.__moodtuneCapture || null")
+        except Exception:  # noqa: BLE001 - a frame that went away
+            continue
+        if found:
+            return found
+    return None
+
+
+def capture_text(page: object) -> str:
+    """"320x240@15" for what the tab's camera delivered (empty when unknown)."""
+    got = (browser_capture(page) or {}).get("got") or {}
+    return f"{got.get('width')}x{got.get('height')}@{got.get('frameRate'):g}" if got.get("frameRate") else ""
 
 
 def descendants(pid: int) -> set[int]:
@@ -186,8 +222,9 @@ def measure_level(context: object, url: str, sessions: int, warmup_s: float, sec
         return Level(sessions, len(per_session),
                      round(statistics.median(per_session), 2) if per_session else 0.0,
                      round(min(per_session), 2) if per_session else 0.0,
-                     round(cpu, 1), sum(problems), warnings, round(browsers / elapsed * 100, 1), load_average(),
-                     tuple(round(f, 2) for f in per_session), sessions - len(per_session))
+                     round(cpu, 1), sum(problems), warnings, browser_cpu_percent=round(browsers / elapsed * 100, 1),
+                     load_average=load_average(), per_session_fps=tuple(round(f, 2) for f in per_session),
+                     browser_capture=capture_text(pages[0]), not_started=sessions - len(per_session))
     finally:
         for page in pages:
             page.close()  # the tabs go without STOP, as users' tabs do
@@ -257,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 context = pw.chromium.launch_persistent_context(
                     str(workdir / "profile"), executable_path=str(CHROMIUM), headless=False,
                     args=webcam_flags(video), viewport={"width": 1280, "height": 900})
+                context.add_init_script(CAPTURE_PROBE)
                 try:
                     for sessions in levels:
                         level = measure_level(context, url, sessions, args.warmup, args.seconds, server.pid,
@@ -266,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                               f"{level.analysed_fps_median:.1f} (min {level.analysed_fps_min:.1f}), server CPU "
                               f"{level.server_cpu_percent:.0f}% of a core, {level.problems} failed/stalled, "
                               f"{level.not_started} never streamed, {level.server_warnings} server warnings; "
-                              f"browsers {level.browser_cpu_percent:.0f}% of a core; load {level.load_average}; "
+                              f"browsers {level.browser_cpu_percent:.0f}% of a core, each camera delivering "
+                              f"{level.browser_capture or '?'}; load {level.load_average}; "
                               f"per session {', '.join(f'{f:.1f}' for f in level.per_session_fps)}", flush=True)
                 finally:
                     context.close()

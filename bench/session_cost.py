@@ -43,7 +43,8 @@ sys.path.insert(1, str(ROOT / "tests" / "e2e"))
 import cv2  # noqa: E402
 
 import config  # noqa: E402
-from bench.capacity import cpu_seconds, load_average, open_sessions, start_server, tab_rate  # noqa: E402
+from bench.capacity import (  # noqa: E402
+    CAPTURE_PROBE, browser_capture, cpu_seconds, load_average, open_sessions, start_server, tab_rate)
 from browser import CHROMIUM, ensure_ice_address, face_canvas, webcam_flags, write_y4m  # noqa: E402
 
 # (bucket, needles): a stack is in the first bucket one of whose needles matches one of its frames; a
@@ -72,35 +73,6 @@ def bucket_of(stack: str) -> str:
             if any(all(part in frame for part in parts) for frame in frames):
                 return name
     return "other"
-
-
-# Records what the page asked the camera for and what the browser delivered (in the component's frame).
-CAPTURE_PROBE = """
-(() => {
-  const media = navigator.mediaDevices;
-  if (!media || !media.getUserMedia || media.__moodtuneProbe) return;
-  const original = media.getUserMedia.bind(media);
-  media.__moodtuneProbe = true;
-  media.getUserMedia = async (constraints) => {
-    const stream = await original(constraints);
-    const track = stream.getVideoTracks()[0];
-    window.__moodtuneCapture = {asked: constraints, got: track ? track.getSettings() : null};
-    return stream;
-  };
-})();
-"""
-
-
-def browser_capture(page: object) -> dict | None:
-    """What the page's camera request asked for and got (width, height, frameRate), from any of its frames."""
-    for frame in page.frames:  # type: ignore[attr-defined]
-        try:
-            found = frame.evaluate("window.__moodtuneCapture || null")
-        except Exception:  # noqa: BLE001 - a frame that went away
-            continue
-        if found:
-            return found
-    return None
 
 
 def thread_cpu(pid: int) -> dict[int, float]:

@@ -15,7 +15,7 @@ import cv2
 from browser import ARTIFACTS, browser_page, ensure_ice_address, face_canvas, press, webcam_flags, write_y4m
 
 import config
-from bench.session_cost import CAPTURE_PROBE, browser_capture
+from bench.capacity import CAPTURE_PROBE, browser_capture
 from ui.live import media_constraints
 
 FACE = config.TEST_FACES_DIR / "happy_astronaut.png"
