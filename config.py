@@ -201,7 +201,7 @@ if 0 < LIVE_CAPTURE_WIDTH < 160:
              "must be 0 (the browser's choice) or 160..1920", LIVE_CAPTURE_WIDTH_DEFAULT)
     LIVE_CAPTURE_WIDTH = LIVE_CAPTURE_WIDTH_DEFAULT
 LIVE_CAPTURE_FPS: float = _number("MOODTUNE_LIVE_CAPTURE_FPS", 15.0, minimum=0, maximum=60)
-# whether Live also classifies each face's mirror image (flip TTA: +1.5 ms per face, +0.8 to 1.5 points in the
+# whether Live also classifies each face's mirror image (flip TTA: +1.8 ms per face, +0.8 to 1.5 points in the
 # round trip, bench/live_analysis.py); Snapshot always does
 LIVE_FLIP_TTA: bool = _flag("MOODTUNE_LIVE_FLIP_TTA", True)
 
