@@ -255,9 +255,25 @@ MUSIC_DWELL_RANGE_S: tuple[float, float] = (5.0, 25.0)
 MUSIC_DWELL_S: float = _number("MOODTUNE_MUSIC_DWELL_S", MUSIC_DWELL_DEFAULT_S, minimum=MUSIC_DWELL_RANGE_S[0],
                                 maximum=MUSIC_DWELL_RANGE_S[1])
 # frames per second the Live screen analyses per session (the rest are shown with the last boxes)
-LIVE_ANALYSIS_FPS: float = 6.0
+# (4: the smoother's 1-s average needs 3-4 readings a second; bench/live_analysis.py has the cost per reading)
+LIVE_ANALYSIS_FPS: float = _number("MOODTUNE_LIVE_ANALYSIS_FPS", 4.0, minimum=1, maximum=30)
 # width (px) of the annotated video sent back to the browser: VP8 at 320x240 costs ~1/4 of 640x480
 LIVE_RETURN_WIDTH: int = 320
+# The camera capture the Live screen asks the browser for, as *ideal* values (a camera that cannot do them
+# still works). YuNet reads a 320-px copy and the video goes back 320 px wide, so a larger or faster capture
+# only costs decoding and resizing: measured (bench/live_analysis.py, 1,500 paired PublicTest faces), a
+# 320-px capture reads the round trip as well as 640 (67.3 % vs 67.4 %) for the least CPU, and 15 fps
+# halves decoding and the video sent back against a webcam's usual 30. 0 leaves the choice to the browser.
+LIVE_CAPTURE_WIDTH_DEFAULT: int = 320
+LIVE_CAPTURE_WIDTH: int = _whole("MOODTUNE_LIVE_CAPTURE_WIDTH", LIVE_CAPTURE_WIDTH_DEFAULT, minimum=0, maximum=1920)
+if 0 < LIVE_CAPTURE_WIDTH < 160:
+    _problem("MOODTUNE_LIVE_CAPTURE_WIDTH", os.environ["MOODTUNE_LIVE_CAPTURE_WIDTH"],
+             "must be 0 (the browser's choice) or 160..1920", LIVE_CAPTURE_WIDTH_DEFAULT)
+    LIVE_CAPTURE_WIDTH = LIVE_CAPTURE_WIDTH_DEFAULT
+LIVE_CAPTURE_FPS: float = _number("MOODTUNE_LIVE_CAPTURE_FPS", 15.0, minimum=0, maximum=60)
+# whether Live also classifies each face's mirror image (flip TTA: +1.8 ms per face, +0.8 to 1.5 points in the
+# round trip, bench/live_analysis.py); Snapshot always does
+LIVE_FLIP_TTA: bool = _flag("MOODTUNE_LIVE_FLIP_TTA", True)
 
 
 def exit_on_settings_problems(program: str) -> None:

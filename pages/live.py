@@ -23,6 +23,7 @@ from ui.live import (
     camera_denied_html,
     live_status,
     moved_from_another_server,
+    media_constraints,
     music_pacer,
     release_closed_tabs,
     session_holder,
@@ -42,7 +43,7 @@ st.title(":material/videocam: Live")
 st.caption("Your browser sends the webcam video to the Moodtune server, which reads your expression in memory "
            "(nothing is stored); the music follows your mood.")
 
-pipeline = load_pipeline()  # before START, so the first frames never wait for the model
+pipeline = load_pipeline(config.LIVE_FLIP_TTA)  # before START, so the first frames never wait for the model
 if pipeline is None:
     st.stop()
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
@@ -58,7 +59,7 @@ with video_col, st.container(key="card-video"):
         key="live",
         mode=WebRtcMode.SENDRECV,
         rtc_configuration=rtc_configuration(),  # TURN: this session's own credentials
-        media_stream_constraints={"video": True, "audio": False},
+        media_stream_constraints=media_constraints(config.LIVE_CAPTURE_WIDTH, config.LIVE_CAPTURE_FPS),
         video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
         async_processing=True,
         sendback_audio=False,

@@ -8,7 +8,8 @@ Measured facts this relies on (streamlit-webrtc 0.79 / aiortc 1.16 / av 18): the
 few seconds drops the connection), and frames may arrive at any size (browsers downscale under load).
 
 Cost control (issue 13 §6): frames are *analysed* at most ``config.LIVE_ANALYSIS_FPS`` times a second;
-the others go back with the last boxes drawn on them, so the user's view stays fluid. A closed tab's
+the others go back with the last boxes drawn on them, so the user's view stays fluid. The browser is asked
+for a small, slow capture (``media_constraints``, issue 18), as the analysis reads a 320-px copy anyway. A closed tab's
 video connection is released by ``release_closed_tabs`` within seconds instead of Streamlit's 120 s.
 """
 
@@ -307,6 +308,21 @@ def draw_face_boxes(frame: np.ndarray, readings: list[FaceReading]) -> np.ndarra
         x, y, w, h = reading.box
         cv2.rectangle(out, (x, y), (x + w, y + h), (80, 200, 80) if i == 0 else (200, 200, 200), thickness)
     return out
+
+
+def media_constraints(capture_width: int, capture_fps: float) -> dict[str, object]:
+    """``media_stream_constraints`` for ``webrtc_streamer``: video only, as small and slow as the analysis needs.
+
+    Ideal values, never exact or max: a camera that cannot deliver them still starts (the browser picks its
+    nearest mode, and Chromium scales or drops frames to come closer). 0 leaves that value to the browser.
+    """
+    video: dict[str, object] = {}
+    if capture_width > 0:
+        video["width"] = {"ideal": int(capture_width)}
+        video["height"] = {"ideal": int(round(capture_width * 3 / 4))}
+    if capture_fps > 0:
+        video["frameRate"] = {"ideal": float(capture_fps)}
+    return {"video": video or True, "audio": False}
 
 
 def _scaled(readings: list[FaceReading], factor: float) -> list[FaceReading]:

@@ -8,6 +8,7 @@ import streamlit as st
 
 import config
 from emotion.calibration import NeutralReference, load_reference
+from emotion.classifier import EmotionClassifier
 from emotion.pipeline import FramePipeline
 
 log = logging.getLogger(__name__)
@@ -19,13 +20,20 @@ def _pipeline() -> FramePipeline:
     return FramePipeline()
 
 
-def load_pipeline() -> FramePipeline | None:
+@st.cache_resource(show_spinner="Loading the face and emotion models…")
+def _pipeline_without_tta() -> FramePipeline:
+    # Live with MOODTUNE_LIVE_FLIP_TTA=0: each face classified once, not averaged with its mirror image.
+    return FramePipeline(classifier=EmotionClassifier.load(flip_tta=False))
+
+
+def load_pipeline(flip_tta: bool = True) -> FramePipeline | None:
     """The shared pipeline, or None after showing why it could not be loaded (missing model file, ...).
 
     Called while the script runs, before the video starts, so the frame callback never waits for it.
+    ``flip_tta``: also classify each face's mirror image (Snapshot always; Live per ``config.LIVE_FLIP_TTA``).
     """
     try:
-        return _pipeline()
+        return _pipeline() if flip_tta else _pipeline_without_tta()
     except Exception as error:  # noqa: BLE001 - the screen explains and the rest of the app keeps working
         log.exception("could not load the emotion pipeline")
         st.error(

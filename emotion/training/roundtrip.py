@@ -16,10 +16,11 @@ import numpy as np
 from emotion.classifier import EmotionClassifier
 from emotion.training.metrics import classification_report
 from emotion.pipeline import FramePipeline
-from emotion.training.synthetic import compose_scene
+from emotion.training.synthetic import compose_scene, rescale_scene
 
 
-# Face sizes in the composed 640x480 scenes (110-300 px): far, middle and near.
+# Face sizes in the composed 640x480 scenes (110-300 px): far, middle and near (in 640-px terms at any
+# scene width: a smaller capture shows the same view with fewer pixels).
 SIDE_BANDS: tuple[tuple[int, int], ...] = ((110, 169), (170, 234), (235, 300))
 
 
@@ -34,6 +35,7 @@ class RoundTrip:
     report: dict  # the round trip's classification report (per-class recall included)
     # Per band of face size in the frame: faces found, direct and round-trip accuracy.
     by_face_side: dict[str, dict[str, float]] = field(default_factory=dict)
+    scene_width: int = 640  # the width the scenes were read at (composed at 640x480, then scaled)
 
     @property
     def gap_points(self) -> float:
@@ -49,20 +51,28 @@ class RoundTrip:
             "gap_points": self.gap_points,
             "per_class_recall": {k: v["recall"] for k, v in self.report["per_class"].items()},
             "by_face_side": self.by_face_side,
-            "scene": "640x480, face 110-300 px, roll +-10 deg, cluttered background, exposure, side light",
+            "scene": "640x480, face 110-300 px, roll +-10 deg, cluttered background, exposure, side light"
+                     + ("" if self.scene_width == 640 else f"; read at {self.scene_width} px wide"),
+            "scene_width": self.scene_width,
         }
 
 
 def round_trip(pipeline: FramePipeline, classifier: EmotionClassifier, images: np.ndarray, labels: np.ndarray,
-               seed: int = 0) -> RoundTrip:
-    """Place each face in its own frame, read it back, and compare with classifying it directly."""
+               seed: int = 0, scene_width: int = 640) -> RoundTrip:
+    """Place each face in its own frame, read it back, and compare with classifying it directly.
+
+    ``scene_width``: read each 640x480 scene as a camera capturing that many pixels wide delivers it
+    (the same view, scaled down: what a smaller ``media_stream_constraints`` capture costs). The same
+    ``seed`` gives the same scenes at every width.
+    """
     rng = np.random.default_rng(seed)
     found_probs, found_index, found_side = [], [], []
     for i, face in enumerate(images):
         frame, placed = compose_scene(face, rng)
+        frame, seen = rescale_scene(frame, placed, scene_width)
         for reading in pipeline.process(frame):
             x, y, w, h = reading.box
-            if x <= placed.cx <= x + w and y <= placed.cy <= y + h:
+            if x <= seen.cx <= x + w and y <= seen.cy <= y + h:
                 found_probs.append(reading.probs)
                 found_index.append(i)
                 found_side.append(placed.side)
@@ -89,4 +99,5 @@ def round_trip(pipeline: FramePipeline, classifier: EmotionClassifier, images: n
         round_trip_accuracy=report["accuracy"],
         report=report,
         by_face_side=by_side,
+        scene_width=scene_width,
     )

@@ -113,3 +113,22 @@ def compose_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, i
     frame = 255.0 * np.power((frame * light).clip(0, 255) / 255.0, np.exp(rng.uniform(np.log(0.7), np.log(1.4))))
     frame = (frame + rng.normal(0, rng.uniform(0, 4), frame.shape)).clip(0, 255).astype(np.uint8)
     return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), placed
+
+
+def rescale_scene(frame: np.ndarray, placed: SceneFace, width: int) -> tuple[np.ndarray, SceneFace]:
+    """The same scene as a camera capturing ``width`` pixels wide would deliver it (aspect kept).
+
+    A browser asked for a smaller capture scales the whole view down (the field of view stays): the
+    frame is shrunk with area averaging and the face's centre and side scaled with it.
+    """
+    height, full_width = frame.shape[:2]
+    if width == full_width:
+        return frame, placed
+    if width < 16:
+        raise ValueError(f"scene width must be at least 16 pixels, got {width}")
+    factor = width / full_width
+    size = (width, max(1, round(height * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(frame, size, interpolation=interpolation)
+    return small, SceneFace(placed.cx * factor, placed.cy * factor, max(1, round(placed.side * factor)),
+                            placed.roll_deg)
