@@ -11,7 +11,9 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 import config
 from ui.charts import probability_chart, timeline_chart
 from ui.live import (
+    LiveReading,
     LiveSession,
+    LiveStatus,
     camera_denied_html,
     live_status,
     music_pacer,
@@ -20,6 +22,7 @@ from ui.live import (
     session_holder,
     show_status,
 )
+from ui.live_device import ON_DEVICE, choose_live_path, device_live_panel, offer_device_path
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
 from ui.resources import load_pipeline
 from ui.settings import ice_servers
@@ -37,21 +40,7 @@ if pipeline is None:
 live: LiveSession = session_holder(config.LIVE_ANALYSIS_FPS)
 pacer = music_pacer(config.MUSIC_DWELL_S)
 servers, _source = ice_servers()
-
-video_col, status_col = st.columns([3, 2], gap="large")
-with video_col, st.container(key="card-video"):
-    ctx = webrtc_streamer(
-        key="live",
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": servers},
-        media_stream_constraints={"video": True, "audio": False},
-        video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
-        async_processing=True,
-        sendback_audio=False,
-    )
-    st.html(camera_denied_html(), unsafe_allow_javascript=True)
-release_closed_tabs(ctx)
-streaming = ctx.state.playing or ctx.state.signalling
+path = choose_live_path()  # "On this server" (the default) or "On this device", remembered for the session
 
 
 def play_music(mood: str) -> None:
@@ -60,16 +49,8 @@ def play_music(mood: str) -> None:
     st.rerun(scope="app")
 
 
-# Only a streaming page refreshes itself: an idle Live screen costs the server nothing.
-@st.fragment(run_every=config.LIVE_REFRESH_S if streaming else None)
-def live_panel() -> None:
-    """The mood at once (headline, bars, timeline); the music only when the pacer says so."""
-    now = time.monotonic()
-    age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
-    reading = live.reading(now)
-    status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
-                         config.LIVE_CONNECT_TIMEOUT_S)
-    live.log_problem(status)
+def show_reading(reading: LiveReading, status: LiveStatus) -> None:
+    """The mood at once (headline, bars, timeline); the music only when the pacer says so (both paths)."""
     if reading.mood is not None:
         last = "" if status.streaming else f"last reading, {reading.read_at:%H:%M:%S} UTC" if reading.read_at else ""
         st.html(emotion_headline_html(reading.mood, reading.confidence, last))
@@ -99,8 +80,39 @@ def live_panel() -> None:
         st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
 
 
-with status_col, st.container(key="card-status"):
-    live_panel()
+if path == ON_DEVICE:
+    device_live_panel(live, show_reading)  # a fragment of its own: the browser's readings rerun only it
+else:
+    video_col, status_col = st.columns([3, 2], gap="large")
+    with video_col, st.container(key="card-video"):
+        ctx = webrtc_streamer(
+            key="live",
+            mode=WebRtcMode.SENDRECV,
+            rtc_configuration={"iceServers": servers},
+            media_stream_constraints={"video": True, "audio": False},
+            video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
+            async_processing=True,
+            sendback_audio=False,
+        )
+        st.html(camera_denied_html(), unsafe_allow_javascript=True)
+    release_closed_tabs(ctx)
+    streaming = ctx.state.playing or ctx.state.signalling
+
+    # Only a streaming page refreshes itself: an idle Live screen costs the server nothing.
+    @st.fragment(run_every=config.LIVE_REFRESH_S if streaming else None)
+    def live_panel() -> None:
+        """The server path's reading: the WebRTC state and the video thread's results."""
+        now = time.monotonic()
+        age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
+        reading = live.reading(now)
+        status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
+                             config.LIVE_CONNECT_TIMEOUT_S)
+        live.log_problem(status)
+        show_reading(reading, status)
+        offer_device_path(status)  # the connection failed: the on-device path in one click
+
+    with status_col, st.container(key="card-status"):
+        live_panel()
 
 playing = pacer.state.playing
 with st.container(key="card-music"):
