@@ -4,6 +4,7 @@
  *
  *   npm ci && npm run build              # from ui/on_device/frontend
  *   node build.mjs --out /tmp/check      # the same bundle elsewhere (tests/test_on_device_bundle.py compares)
+ *   node build.mjs --models DIR          # the .onnx files from DIR instead of models/
  *
  * Deterministic: esbuild (pinned) bundles src/component.js and the engine with onnxruntime-web (pinned, from
  * package-lock.json) into one minified ES module; the other files are copied byte for byte:
@@ -23,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const MODELS = resolve(HERE, "..", "..", "..", "models");
+const MODELS = optionValue(process.argv.slice(2), "--models") ?? resolve(HERE, "..", "..", "..", "models");
 const ORT_DIST = join(HERE, "node_modules", "onnxruntime-web", "dist");
 
 /** [source, destination inside the output folder, what to do when the source is missing] */
@@ -43,10 +44,14 @@ const LICENCES = `Third-party parts of this bundle:
 - YuNet face detector (assets/face_detection_yunet.onnx): OpenCV model zoo, MIT licence (models/README.md)
 `;
 
-function parseOut(argv) {
-  const at = argv.indexOf("--out");
-  if (at === -1) return join(HERE, "build");
-  if (!argv[at + 1]) throw new Error("--out needs a folder");
+/** The folder given after `flag` (resolved), or undefined when the flag is absent. */
+function optionValue(argv, flag) {
+  const at = argv.indexOf(flag);
+  if (at === -1) return undefined;
+  if (!argv[at + 1]) {
+    console.error(`${flag} needs a folder`);
+    process.exit(2);
+  }
   return resolve(argv[at + 1]);
 }
 
@@ -61,7 +66,7 @@ function listFiles(folder) {
 }
 
 async function main() {
-  const out = parseOut(process.argv.slice(2));
+  const out = optionValue(process.argv.slice(2), "--out") ?? join(HERE, "build");
   for (const [source, , hint] of COPIES) {
     if (!existsSync(source)) {
       console.error(`missing ${relative(process.cwd(), source)}: ${hint}`);
@@ -78,6 +83,8 @@ async function main() {
     platform: "browser",
     target: ["es2020"],
     minify: true,
+    // the WebAssembly-only build of onnxruntime-web: no WebGPU/WebGL code, and one runtime file pair to serve
+    alias: { "onnxruntime-web": "onnxruntime-web/wasm" },
     legalComments: "none", // the licences are in build/LICENSES.txt
     logLevel: "warning",
   });
