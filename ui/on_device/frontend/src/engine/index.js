@@ -62,8 +62,8 @@ export const DEFAULTS = Object.freeze({
  * Load both models and return the engine.
  *
  * @param {Object} options
- * @param {string} options.assetBase  URL folder (ending in "/") serving the two .onnx files and
- *   onnxruntime-web's `ort-wasm-simd-threaded.{mjs,wasm}`
+ * @param {string} options.assetBase  URL folder serving the two .onnx files and onnxruntime-web's
+ *   `ort-wasm-simd-threaded.{mjs,wasm}` (a relative URL is taken relative to the page)
  * @param {Object} options.geometry   the parsed `models/crop_geometry.json` (scale, offset_x, offset_y, level,
  *   by_size: [{box_px, scale, offset_y}, ...])
  * @param {number} [options.threads=1]  WASM threads (more than 1 needs a cross-origin-isolated page)
@@ -80,7 +80,8 @@ export async function createEngine({ assetBase, geometry, threads = 1, ...option
     throw new Error("createEngine: geometry (models/crop_geometry.json, parsed) is required");
   }
   const settings = { ...DEFAULTS, ...options };
-  const base = assetBase.endsWith("/") ? assetBase : `${assetBase}/`;
+  // Absolute: onnxruntime-web would resolve a relative wasmPaths against its own module's URL, not the page's.
+  const base = new URL(assetBase.endsWith("/") ? assetBase : `${assetBase}/`, globalThis.location?.href).href;
   ort.env.wasm.wasmPaths = base;
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
