@@ -95,16 +95,21 @@ def serve_harness(frames_bgr: Sequence[np.ndarray]) -> Iterator[tuple[str, list[
         server.server_close()
 
 
-def run_engine(page: object, url: str, repeats: int = 1, source: str = "imagedata",
-               timeout_s: float = 120) -> tuple[list[dict], float]:
-    """Open the harness in ``page`` and analyse every frame; returns (one result per frame, model load ms)."""
+def open_harness(page: object, url: str, timeout_s: float = 120) -> float:
+    """Open the harness in ``page`` and wait for the engine; returns the model load time in ms."""
     page.goto(url)  # type: ignore[attr-defined]
     page.wait_for_function("!!(window.harness && (window.harness.run || window.harness.error))",  # type: ignore
                            timeout=timeout_s * 1000)
     error = page.evaluate("window.harness.error || null")  # type: ignore[attr-defined]
     if error:
         raise RuntimeError(f"the engine did not load in the browser: {error}")
-    load_ms = float(page.evaluate("window.harness.loadMs"))  # type: ignore[attr-defined]
-    results = page.evaluate(  # type: ignore[attr-defined]
-        "([repeats, source]) => window.harness.run({ repeats, source })", [repeats, source])
-    return results, load_ms
+    return float(page.evaluate("window.harness.loadMs"))  # type: ignore[attr-defined]
+
+
+def run_engine(page: object, repeats: int = 1, source: str = "imagedata",
+               only: Sequence[int] | None = None) -> list[dict]:
+    """Analyse every frame (or those numbered in ``only``) in the opened harness: one result per frame,
+    ``{"faces": [{"box", "probs", "landmarks", "score"}], "timings": {"yunetMs", "cnnMs", "totalMs"}}``."""
+    return page.evaluate(  # type: ignore[attr-defined]
+        "([repeats, source, only]) => window.harness.run({ repeats, source, only })",
+        [repeats, source, list(only) if only is not None else None])

@@ -3,8 +3,10 @@
  * RGBA frames that the test server lists at /frames/index.json and serves at /frames/<i>.
  *
  *   window.harness.ready            resolves once both models are loaded
- *   window.harness.run({ repeats })  every frame, each `repeats` times (timings from the last pass):
- *                                   [{ faces: [{ box, probs, landmarks, score }], timings }, ...]
+ *   window.harness.run({ repeats, source, only })
+ *       every frame (or the frames numbered in `only`), each `repeats` times (timings from the last pass),
+ *       given to the engine as ImageData or, with source "canvas", drawn into a canvas first:
+ *       [{ faces: [{ box, probs, landmarks, score }], timings }, ...]
  */
 
 import { createEngine } from "./engine/index.js";
@@ -30,8 +32,9 @@ async function start() {
   const loadMs = performance.now() - t0;
   status.textContent = `engine ready in ${loadMs.toFixed(0)} ms`;
 
-  async function run({ repeats = 1, source = "imagedata" } = {}) {
-    const frames = await loadFrames();
+  async function run({ repeats = 1, source = "imagedata", only = null } = {}) {
+    let frames = await loadFrames();
+    if (only) frames = only.map((i) => frames[i]);
     const canvas = document.createElement("canvas");
     const results = [];
     for (const frame of frames) {
