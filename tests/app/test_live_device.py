@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
+from app_helpers import page_text
+from streamlit.testing.v1 import AppTest
 
 from emotion.labels import EMOTIONS
 from ui.live import LiveReading, LiveSession
-from ui.live_device import BadMessage, DeviceFeed, device_status, parse_batch
+from ui.live_device import (
+    ON_DEVICE,
+    ON_SERVER,
+    PATH_WIDGET_KEY,
+    BadMessage,
+    DeviceFeed,
+    device_status,
+    parse_batch,
+)
 
 
 def probs_for(emotion: str, share: float = 0.88) -> list[float]:
@@ -177,3 +188,59 @@ def test_the_browser_state_becomes_a_plain_status(state: str, message: str, expe
     assert expected in status.message
     assert status.kind == ("connecting" if state == "starting" else "failed")
     assert not status.streaming
+
+
+# --- the Live page under AppTest (no browser: the test plays the component's part) ------------------------
+def _stub_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ui.resources._pipeline", lambda: object())  # the device path never calls it
+
+
+def test_on_device_live_shows_the_browser_readings_like_the_server_path(
+        seeded_db: str, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    _stub_pipeline(monkeypatch)
+    at = open_page("pages/live.py")
+    assert at.radio(key=PATH_WIDGET_KEY).value == ON_SERVER  # the server path stays the default
+    at.radio(key=PATH_WIDGET_KEY).set_value(ON_DEVICE).run()
+    assert not at.exception
+    assert "Starting the camera and loading the face models in your browser" in page_text(at)
+    assert not [e for e in at.get("component_instance") if "webrtc" in e.proto.component_name]
+    assert [e for e in at.get("component_instance") if "on_device_camera" in e.proto.component_name]
+
+    import time
+    live: LiveSession = at.session_state["live_session"]
+    feed: DeviceFeed = at.session_state["live_device_feed"]
+    feed.apply(live, batch(seq=1, sent=100.0, emotion="happy", faces=2), time.monotonic())
+    at.run()
+    text = page_text(at)
+    assert "mt-emotion-name\">happy<" in text and "frames analysed per second" in text
+    assert "2 faces in view: the largest one (green box) drives the music" in text
+    assert "ms per analysed frame in this browser" in text
+    assert len(at.get("vega_lite_chart")) == 2  # the bars and the timeline, as on the server path
+
+
+def test_the_choice_is_remembered_across_screens(
+        seeded_db: str, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    _stub_pipeline(monkeypatch)
+    at = open_page("pages/live.py")
+    at.radio(key=PATH_WIDGET_KEY).set_value(ON_DEVICE).run()
+    at.switch_page("pages/about.py").run()
+    at.switch_page("pages/live.py").run()
+    assert not at.exception
+    assert at.radio(key=PATH_WIDGET_KEY).value == ON_DEVICE
+
+
+def test_a_failed_server_connection_offers_the_device_path_in_one_click(
+        seeded_db: str, open_page: Callable[[str], AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+
+    import config
+
+    _stub_pipeline(monkeypatch)
+    monkeypatch.setattr(WebRtcStreamerContext, "state", property(lambda _: WebRtcStreamerState(False, True)))
+    monkeypatch.setattr(config, "LIVE_CONNECT_TIMEOUT_S", 0.0)  # signalling, never playing: failed at once
+    at = open_page("pages/live.py")
+    assert "The video connection failed" in page_text(at)
+    at.button(key="live_offer_device").click().run()
+    assert not at.exception
+    assert at.radio(key=PATH_WIDGET_KEY).value == ON_DEVICE
+    assert "Starting the camera and loading the face models in your browser" in page_text(at)
