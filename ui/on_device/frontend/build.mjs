@@ -78,6 +78,7 @@ async function main() {
   await build({
     entryPoints: [join(HERE, "src", "component.js")],
     outfile: join(out, "component.js"),
+    absWorkingDir: HERE, // the same bundle from any folder (aliases resolve from here)
     bundle: true,
     format: "esm",
     platform: "browser",
