@@ -77,7 +77,8 @@ def test_browser_engine_reads_frames_as_the_server_does(tmp_path: Path) -> None:
     assert [r for r in requests if not r.startswith(origin + "/")] == [], "requests left the harness host"
     assert "/assets/emotion_cnn.onnx" in served and "/assets/ort-wasm-simd-threaded.wasm" in served
 
-    ious, prob_diffs, landmark_diffs, score_diffs, same_label, unmatched, extra = [], [], [], [], 0, [], []
+    ious, prob_diffs, prob_diff_frames, landmark_diffs, score_diffs = [], [], [], [], []
+    same_label, unmatched, extra = 0, [], []
     for index, (readings, found, result) in enumerate(zip(server, detections, browser)):
         faces = result["faces"]
         extra += [index] * max(0, len(faces) - len(readings))
@@ -93,6 +94,7 @@ def test_browser_engine_reads_frames_as_the_server_does(tmp_path: Path) -> None:
             ious.append(iou)
             probs = np.array(best["probs"])
             prob_diffs.append(float(np.max(np.abs(probs - reading.probs))))
+            prob_diff_frames.append(index)
             same_label += int(np.argmax(probs) == np.argmax(reading.probs))
             eyes = np.array([detection.right_eye, detection.left_eye])
             landmark_diffs.append(float(np.max(np.abs(np.array(best["landmarks"][:2]) - eyes))))
@@ -111,6 +113,8 @@ def test_browser_engine_reads_frames_as_the_server_does(tmp_path: Path) -> None:
         "same_label": same_label, "same_label_share": round(same_label / server_faces, 4),
         "prob_max_abs_diff_max": float(f"{max(prob_diffs):.3g}"),
         "prob_max_abs_diff_median": float(f"{statistics.median(prob_diffs):.3g}"),
+        "prob_max_abs_diff_frame": prob_diff_frames[int(np.argmax(prob_diffs))],
+        "faces_prob_diff_over_1e-4": int(np.sum(np.array(prob_diffs) > 1e-4)),
         "eye_landmark_px_diff_max": round(max(landmark_diffs), 3),
         "yunet_score_diff_max": float(f"{max(score_diffs):.3g}"),
         "browser_model_load_ms": round(load_ms), "browser_ms_per_frame_with_faces_median": round(

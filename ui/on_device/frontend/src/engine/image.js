@@ -66,18 +66,6 @@ export function frameFromSource(source) {
   throw new Error("analyze(source): source must be an HTMLVideoElement, an HTMLCanvasElement or ImageData");
 }
 
-/** RGBA -> BGR (3 channels), the layout OpenCV's frames have on the server. */
-export function rgbaToBgr(frame) {
-  const { width, height, data } = frame;
-  const out = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; j < out.length; i += 4, j += 3) {
-    out[j] = data[i + 2];
-    out[j + 1] = data[i + 1];
-    out[j + 2] = data[i];
-  }
-  return { width, height, channels: 3, data: out };
-}
-
 /** cv2.COLOR_BGR2GRAY on uint8: OpenCV's fixed-point weights (15 bits, as its vectorised code) with rounding. */
 export function rgbaToGray(frame) {
   const { width, height, data, channels } = frame;
@@ -90,9 +78,12 @@ export function rgbaToGray(frame) {
   return { width, height, channels: 1, data: out };
 }
 
-/** OpenCV's area-averaging table for one axis: [dst index, src index, weight] triples. */
+/** OpenCV's area-averaging table for one axis: destination index, source index and weight per entry. */
 function areaTable(srcSize, dstSize, scale) {
-  const table = [];
+  const dst = [];
+  const src = [];
+  const weight = [];
+  const push = (d, s, w) => { dst.push(d); src.push(s); weight.push(w); };
   for (let d = 0; d < dstSize; d++) {
     const f1 = d * scale;
     const f2 = f1 + scale;
@@ -101,11 +92,12 @@ function areaTable(srcSize, dstSize, scale) {
     let s2 = Math.floor(f2);
     s2 = Math.min(s2, srcSize - 1);
     s1 = Math.min(s1, s2);
-    if (s1 - f1 > 1e-3) table.push([d, s1 - 1, Math.fround((s1 - f1) / cell)]);
-    for (let s = s1; s < s2; s++) table.push([d, s, Math.fround(1 / cell)]);
-    if (f2 - s2 > 1e-3) table.push([d, s2, Math.fround(Math.min(Math.min(f2 - s2, 1), cell) / cell)]);
+    if (s1 - f1 > 1e-3) push(d, s1 - 1, (s1 - f1) / cell);
+    for (let s = s1; s < s2; s++) push(d, s, 1 / cell);
+    if (f2 - s2 > 1e-3) push(d, s2, Math.min(Math.min(f2 - s2, 1), cell) / cell);
   }
-  return table;
+  return { dst: Int32Array.from(dst), src: Int32Array.from(src), weight: Float32Array.from(weight),
+    length: dst.length };
 }
 
 /**
@@ -150,26 +142,34 @@ export function resizeArea(img, dstWidth, dstHeight) {
     }
     return { width: dstWidth, height: dstHeight, channels: cn, data: out };
   }
+  // Float32 sums in OpenCV's order: each source row across, then rows down, rounded when a row is done.
   const xt = areaTable(sw, dstWidth, scaleX);
   const yt = areaTable(sh, dstHeight, scaleY);
   const rowSum = new Float32Array(dstWidth * cn);
   const acc = new Float32Array(dstWidth * cn);
-  let current = yt.length ? yt[0][0] : 0;
+  const f32 = Math.fround;
   const flush = (dy) => {
-    for (let i = 0; i < acc.length; i++) out[dy * dstWidth * cn + i] = saturateU8(acc[i]);
+    const base = dy * dstWidth * cn;
+    for (let i = 0; i < acc.length; i++) out[base + i] = saturateU8(acc[i]);
     acc.fill(0);
   };
-  for (const [dy, sy, beta] of yt) {
+  let current = yt.length ? yt.dst[0] : 0;
+  for (let k = 0; k < yt.length; k++) {
+    const dy = yt.dst[k];
     if (dy !== current) {
       flush(current);
       current = dy;
     }
     rowSum.fill(0);
-    const row = sy * sw * cn;
-    for (const [dx, sx, alpha] of xt) {
-      for (let c = 0; c < cn; c++) rowSum[dx * cn + c] = Math.fround(rowSum[dx * cn + c] + Math.fround(alpha * data[row + sx * cn + c]));
+    const row = yt.src[k] * sw * cn;
+    for (let j = 0; j < xt.length; j++) {
+      const di = xt.dst[j] * cn;
+      const si = row + xt.src[j] * cn;
+      const alpha = xt.weight[j];
+      for (let c = 0; c < cn; c++) rowSum[di + c] += f32(alpha * data[si + c]);
     }
-    for (let i = 0; i < acc.length; i++) acc[i] = Math.fround(acc[i] + Math.fround(beta * rowSum[i]));
+    const beta = yt.weight[k];
+    for (let i = 0; i < acc.length; i++) acc[i] += f32(beta * rowSum[i]);
   }
   if (yt.length) flush(current);
   return { width: dstWidth, height: dstHeight, channels: cn, data: out };

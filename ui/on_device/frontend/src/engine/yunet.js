@@ -10,23 +10,25 @@
  * @module engine/yunet
  */
 
-import { resizeArea, rgbaToBgr, roundHalfEven } from "./image.js";
+import { resizeArea, roundHalfEven } from "./image.js";
 
 const STRIDES = [8, 16, 32];
 const DIVISOR = 32;
 const TOP_K = 5000;
 const f32 = Math.fround;
 
-/** The frame shrunk as emotion.detector._downscale does, and the factor back to frame pixels. */
+/**
+ * The RGBA frame shrunk as emotion.detector._downscale shrinks the BGR frame (each channel averaged alike),
+ * and the factor back to frame pixels.
+ */
 export function detectorCopy(frame, detectWidth) {
-  const bgr = rgbaToBgr(frame);
-  if (frame.width <= detectWidth) return { image: bgr, scale: 1 };
+  if (frame.width <= detectWidth) return { image: frame, scale: 1 };
   const scale = frame.width / detectWidth;
   const height = Math.max(1, roundHalfEven(frame.height / scale));
-  return { image: resizeArea(bgr, detectWidth, height), scale };
+  return { image: resizeArea(frame, detectWidth, height), scale };
 }
 
-/** YuNet's input blob: 1 x 3 x padH x padW float32, BGR planes, zeros beyond the image. */
+/** YuNet's input blob from an RGBA image: 1 x 3 x padH x padW float32, B, G, R planes, zeros beyond it. */
 export function inputBlob(image) {
   const padW = Math.ceil(image.width / DIVISOR) * DIVISOR;
   const padH = Math.ceil(image.height / DIVISOR) * DIVISOR;
@@ -35,11 +37,11 @@ export function inputBlob(image) {
   const { width, height, data } = image;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
+      const i = (y * width + x) * 4;
       const o = y * padW + x;
-      blob[o] = data[i];
+      blob[o] = data[i + 2];
       blob[plane + o] = data[i + 1];
-      blob[2 * plane + o] = data[i + 2];
+      blob[2 * plane + o] = data[i];
     }
   }
   return { blob, padW, padH };
