@@ -159,6 +159,7 @@ const session = {
   readings: [],
   analysisMs: [],
   started: false,
+  firstSent: false,
 };
 
 /** Send what was read since the last value (at most one value per `sendEveryS`: one rerun a second). */
@@ -225,6 +226,10 @@ async function analyseForever(engine) {
       t: round3(t),
       faces: faces.map((face) => ({ box: face.box.map((v) => Math.round(v)), probs: face.probs.map(round4) })),
     });
+    if (!session.firstSent) {
+      session.firstSent = true;
+      flush(); // the first reading at once: the mood shows up without waiting for the next second
+    }
   }
 }
 
