@@ -9,7 +9,8 @@ from ui.settings import show_settings_problems, start_background_sync
 from ui.shell import LOGO, normalise_page_address
 from ui.style import apply_style
 
-st.set_page_config(page_title="Moodtune", page_icon=":material/music_note:", layout="wide", initial_sidebar_state="auto")
+# the logo as the tab icon, served by the app (a ":material/..." icon would be fetched from fonts.gstatic.com)
+st.set_page_config(page_title="Moodtune", page_icon=LOGO, layout="wide", initial_sidebar_state="auto")
 apply_style()
 start_background_sync()  # the sync thread opens the database: no screen waits for it
 
