@@ -17,7 +17,9 @@ async function loadFrames() {
   const index = await (await fetch("./frames/index.json")).json();
   return Promise.all(index.map(async ({ width, height }, i) => {
     const bytes = new Uint8ClampedArray(await (await fetch(`./frames/${i}`)).arrayBuffer());
-    if (bytes.length !== width * height * 4) throw new Error(`frame ${i}: ${bytes.length} bytes for ${width}x${height}`);
+    if (bytes.length !== width * height * 4) {
+      throw new Error(`frame ${i}: ${bytes.length} bytes for ${width}x${height}`);
+    }
     return new ImageData(bytes, width, height);
   }));
 }

@@ -120,7 +120,8 @@ export function resizeArea(img, dstWidth, dstHeight) {
       for (let x = 0; x < dstWidth; x++) {
         for (let c = 0; c < cn; c++) {
           const s = 2 * x * cn + c;
-          out[(y * dstWidth + x) * cn + c] = (data[r0 + s] + data[r0 + s + cn] + data[r1 + s] + data[r1 + s + cn] + 2) >> 2;
+          const sum = data[r0 + s] + data[r0 + s + cn] + data[r1 + s] + data[r1 + s + cn];
+          out[(y * dstWidth + x) * cn + c] = (sum + 2) >> 2;
         }
       }
     }

@@ -75,7 +75,8 @@ export function decodeOutputs(outputs, padW, padH, scoreThreshold) {
         const h = f32(f32(Math.exp(bbox[idx * 4 + 3])) * stride);
         const landmarks = [];
         for (let n = 0; n < 5; n++) {
-          landmarks.push([f32(f32(kps[idx * 10 + 2 * n] + c) * stride), f32(f32(kps[idx * 10 + 2 * n + 1] + r) * stride)]);
+          const k = idx * 10 + 2 * n;
+          landmarks.push([f32(f32(kps[k] + c) * stride), f32(f32(kps[k + 1] + r) * stride)]);
         }
         faces.push({ box: [f32(cx - f32(w / 2)), f32(cy - f32(h / 2)), w, h], landmarks, score });
       }
