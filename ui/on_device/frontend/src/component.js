@@ -100,7 +100,7 @@ function drawFaces(faces, labels, mood, confidence) {
   const context = canvas.getContext("2d");
   context.clearRect(0, 0, width, height);
   const thickness = Math.max(2, Math.round(Math.min(width, height) / 200));
-  context.font = `600 ${Math.max(12, Math.round(height / 26))}px system-ui, sans-serif`;
+  context.font = `600 ${Math.max(12, Math.round(Math.max(width, height) / 32))}px system-ui, sans-serif`;
   context.textBaseline = "bottom";
   faces.forEach((face, index) => {
     const [x, y, w, h] = face.box;
@@ -116,7 +116,9 @@ function drawFaces(faces, labels, mood, confidence) {
     context.strokeRect(x, y, w, h);
     const metrics = context.measureText(text);
     const textHeight = metrics.actualBoundingBoxAscent + metrics.actualBoundingBoxDescent + 6;
-    const ty = y - textHeight - 4 >= 0 ? y - 4 : y + h + textHeight + 4;
+    // above the box; else below it; else inside its top edge (a face filling the frame)
+    let ty = y - 4;
+    if (ty - textHeight < 0) ty = y + h + textHeight + 4 <= height ? y + h + textHeight + 4 : y + textHeight + 2;
     context.fillStyle = colour;
     context.fillRect(x, ty - textHeight, metrics.width + 8, textHeight);
     context.fillStyle = "rgb(20, 20, 20)";
