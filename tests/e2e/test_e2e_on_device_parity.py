@@ -115,7 +115,7 @@ def test_browser_engine_reads_frames_as_the_server_does(tmp_path: Path) -> None:
         "prob_max_abs_diff_median": float(f"{statistics.median(prob_diffs):.3g}"),
         "prob_max_abs_diff_frame": prob_diff_frames[int(np.argmax(prob_diffs))],
         "faces_prob_diff_over_1e-4": int(np.sum(np.array(prob_diffs) > 1e-4)),
-        "eye_landmark_px_diff_max": round(max(landmark_diffs), 3),
+        "eye_landmark_px_diff_max": float(f"{max(landmark_diffs):.3g}"),
         "yunet_score_diff_max": float(f"{max(score_diffs):.3g}"),
         "browser_model_load_ms": round(load_ms), "browser_ms_per_frame_with_faces_median": round(
             statistics.median(totals), 1),
