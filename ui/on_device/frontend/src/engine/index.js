@@ -91,7 +91,7 @@ export async function createEngine({ assetBase, geometry, threads = 1, ...option
     EmotionModel.load(ort, `${base}${settings.emotionFile}`, sessionOptions, settings),
   ]);
 
-  async function analyzeTimed(source) {
+  async function analyzeNow(source) {
     const t0 = performance.now();
     const frame = frameFromSource(source);
     const detections = await detector.detect(frame);
@@ -108,6 +108,15 @@ export async function createEngine({ assetBase, geometry, threads = 1, ...option
     const t2 = performance.now();
     const faces = kept.map((d, i) => ({ box: d.box, probs: probs[i], landmarks: d.landmarks, score: d.score }));
     return { faces, timings: { yunetMs: t1 - t0, cnnMs: t2 - t1, totalMs: t2 - t0 } };
+  }
+
+  // One analysis at a time: an onnxruntime session runs one inference at once, and a caller that does not
+  // wait (a timer, a video frame callback) must not interleave two frames' steps.
+  let queue = Promise.resolve();
+  function analyzeTimed(source) {
+    const result = queue.then(() => analyzeNow(source));
+    queue = result.catch(() => {});
+    return result;
   }
 
   return {
