@@ -4,7 +4,8 @@ Debian's Chromium (headless, one WebAssembly thread as in the app's component) r
 (ui/on_device/frontend/src/engine: YuNet and the emotion CNN in onnxruntime-web) through the test harness page
 on bench/pipeline.py's 640x480 frames (the astronaut photo, one and two upscaled PublicTest faces), after a
 warm-up pass. Per analysed frame it reports YuNet (frame read, shrink, network, decoding), the CNN (grey frame,
-crops, contrast stretch, two passes with flip TTA) and the total, median and p95 over ``--rounds`` passes, and
+crops, contrast stretch, two passes with flip TTA), each stage's network alone, and the total, median and p95
+over ``--rounds`` passes, and
 the server's ``FramePipeline.process`` on the same frames for comparison (one OpenCV thread), and the CPU time
 Chromium's processes spent per analysed frame (steadier than the wall clock when other work shares the CPU).
 Prints the figures; ``--write`` records them in ``bench/on_device.json``.
@@ -35,6 +36,8 @@ from emotion.pipeline import FramePipeline  # noqa: E402
 from engine_harness import missing_files, open_harness, run_engine, serve_harness  # noqa: E402
 
 FRAME_NAMES = ("astronaut photo", "one face", "two faces")
+# engine.analyzeTimed's timings: the two stages, their networks alone, the whole frame
+KEYS = ("yunet", "yunetNet", "cnn", "cnnNet", "total")
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -76,10 +79,10 @@ def measure(rounds: int) -> dict:
         runs = [r[i] for r in results]
         per_frame[name] = {
             "faces": len(warmup[i]["faces"]),
-            **{key: _stats([r["timings"][f"{key}Ms"] for r in runs]) for key in ("yunet", "cnn", "total")},
+            **{key: _stats([r["timings"][f"{key}Ms"] for r in runs]) for key in KEYS},
         }
     every = [r[i]["timings"] for r in results for i in range(len(frames))]
-    overall = {key: _stats([t[f"{key}Ms"] for t in every]) for key in ("yunet", "cnn", "total")}
+    overall = {key: _stats([t[f"{key}Ms"] for t in every]) for key in KEYS}
     analysed = rounds * len(frames)
     single_thread()
     pipeline = FramePipeline()
@@ -111,12 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     figures = measure(args.rounds)
     print(f"in-browser engine, headless Chromium, onnxruntime-web WASM, 1 thread ({args.rounds} rounds; "
           f"models loaded in {figures['model_load_ms']} ms)")
-    print(f"{'frame':18s} {'faces':>5s} {'YuNet':>14s} {'CNN':>14s} {'total':>14s} {'server':>14s}")
+    heads = ("YuNet", "its network", "CNN", "its network", "total", "server")
+    print(f"{'frame':16s} {'faces':>5s} " + " ".join(f"{h:>14s}" for h in heads))
     for name, row in figures["per_frame"].items():
-        cells = [f"{row[k]['median_ms']:6.1f} / {row[k]['p95_ms']:5.1f}" for k in ("yunet", "cnn", "total")]
+        cells = [f"{row[k]['median_ms']:6.1f} / {row[k]['p95_ms']:5.1f}" for k in KEYS]
         server = figures["server_frame_pipeline"][name]
-        print(f"{name:18s} {row['faces']:5d} {cells[0]:>14s} {cells[1]:>14s} {cells[2]:>14s} "
-              f"{server['median_ms']:6.1f} / {server['p95_ms']:5.1f}")
+        cells.append(f"{server['median_ms']:6.1f} / {server['p95_ms']:5.1f}")
+        print(f"{name:16s} {row['faces']:5d} " + " ".join(f"{c:>14s}" for c in cells))
     total = figures["all_frames"]["total"]
     print(f"all frames: {total['median_ms']} ms median, {total['p95_ms']} ms p95 per analysed frame "
           "(median / p95 in ms; server = FramePipeline.process, one OpenCV thread)")

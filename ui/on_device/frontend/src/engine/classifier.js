@@ -33,6 +33,7 @@ export class EmotionModel {
    */
   async predictProba(faces) {
     const n = faces.length;
+    this.lastRunMs = 0;
     if (!n) return [];
     const pixels = FACE_SIZE * FACE_SIZE;
     const copies = this.flipTta ? 2 : 1;
@@ -50,7 +51,9 @@ export class EmotionModel {
       }
     });
     const input = new this.ort.Tensor("float32", batch, [n * copies, FACE_SIZE, FACE_SIZE, 1]);
+    const started = performance.now();
     const result = await this.session.run({ [this.inputName]: input });
+    this.lastRunMs = performance.now() - started;  // the network alone, for the benchmark
     const out = result[this.outputName].data;
     const probs = [];
     for (let i = 0; i < n; i++) {

@@ -148,7 +148,9 @@ export class YuNet {
     const { image, scale } = detectorCopy(frame, detectWidth);
     const { blob, padW, padH } = inputBlob(image);
     const input = new this.ort.Tensor("float32", blob, [1, 3, padH, padW]);
+    const started = performance.now();
     const outputs = await this.session.run({ [this.inputName]: input });
+    this.lastRunMs = performance.now() - started;  // the network alone, for the benchmark
     const found = nms(decodeOutputs(outputs, padW, padH, scoreThreshold), scoreThreshold, nmsThreshold);
     const detections = [];
     for (const face of found) {
