@@ -5,9 +5,9 @@ Debian's Chromium (headless, one WebAssembly thread as in the app's component) r
 on bench/pipeline.py's 640x480 frames (the astronaut photo, one and two upscaled PublicTest faces), after a
 warm-up pass. Per analysed frame it reports YuNet (frame read, shrink, network, decoding), the CNN (grey frame,
 crops, contrast stretch, two passes with flip TTA), each stage's network alone, and the total, median and p95
-over ``--rounds`` passes, and
-the server's ``FramePipeline.process`` on the same frames for comparison (one OpenCV thread), and the CPU time
-Chromium's processes spent per analysed frame (steadier than the wall clock when other work shares the CPU).
+over ``--rounds`` passes; the server's ``FramePipeline.process`` on the same frames for comparison (one OpenCV
+thread); and the CPU time per analysed frame of Chromium's processes and of the server pipeline (steadier than
+the wall clock when other work shares the CPU).
 Prints the figures; ``--write`` records them in ``bench/on_device.json``.
 """
 
