@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 import config
+from emotion.detector import Detection, crop_face
+from emotion.geometry import serving_geometry
 from emotion.preprocess import normalize_faces
 from emotion.training.synthetic import compose_scene, place_faces
 
@@ -27,6 +29,7 @@ import { readFileSync } from "node:fs";
 const img = await import(process.argv[2] + "/image.js");
 const pre = await import(process.argv[2] + "/preprocess.js");
 const yunet = await import(process.argv[2] + "/yunet.js");
+const crop = await import(process.argv[2] + "/crop.js");
 const cases = JSON.parse(readFileSync(0, "utf8"));
 const bytes = (b64) => Uint8Array.from(Buffer.from(b64, "base64"));
 const out = cases.map((c) => {
@@ -37,6 +40,7 @@ const out = cases.map((c) => {
   else if (c.op === "warp") r = img.warpAffineLinear(src, c.m, 48, 48).data;
   else if (c.op === "gray") r = img.rgbaToGray(src).data;
   else if (c.op === "stretch") r = Uint8Array.from(pre.normalizeFace(src.data));
+  else if (c.op === "crop") r = crop.cropFace(src, c.detection, c.geometry);
   else if (c.op === "yunet") {
     const outputs = Object.fromEntries(Object.entries(c.outputs).map(([k, v]) => [k, { data: Float32Array.from(v) }]));
     const faces = yunet.nms(yunet.decodeOutputs(outputs, c.padW, c.padH, 0.7), 0.7, 0.3);
@@ -112,6 +116,31 @@ def test_pixel_steps_match_opencv_and_numpy_bit_for_bit(tmp_path: Path) -> None:
         pixels = np.frombuffer(base64.b64decode(got), np.uint8).reshape(want.shape)
         assert np.array_equal(pixels, want), f"{case['op']} {case['w']}x{case['h']}: " \
             f"{int(np.sum(pixels != want))} pixels differ"
+
+
+def test_face_crop_matches_crop_face_bit_for_bit(tmp_path: Path) -> None:
+    """The size-aware square, the levelled eyes, the window shrunk or enlarged, the warp: as crop_face cuts it."""
+    geometry_json = json.loads(config.CROP_GEOMETRY_PATH.read_text())  # the file the server passes the browser
+    rng = np.random.default_rng(11)
+    gray = _texture(rng, 480, 640)
+    detections = [
+        Detection((200, 120, 150, 190), 0.9, (245.3, 190.7), (305.1, 186.2), 2.0),  # levelled a little
+        Detection((10, 5, 120, 150), 0.9, (40.0, 60.0), (90.0, 75.5), 2.0),  # reaches past the top-left edge
+        Detection((560, 400, 78, 80), 0.9, (575.0, 425.0), (610.0, 420.0), 2.0),  # past the bottom-right
+        Detection((300, 200, 30, 36), 0.9, (308.0, 212.0), (321.0, 213.0), 1.0),  # small: the window is enlarged
+        Detection((100, 100, 200, 240), 0.9, (150.0, 180.0), (180.0, 240.0), 2.0),  # > 30 degrees: not levelled
+        Detection((320, 60, 260, 330), 0.9, None, None, 4.0),  # no landmarks (Haar)
+        Detection((400, 300, 90, 110), 0.9, (420.2, 330.9), (461.7, 336.4), 1.6),  # a non-integer scale
+    ]
+    cases, expected = [], []
+    for d in detections:
+        cases.append(dict(op="crop", w=640, h=480, cn=1, src=_b64(gray), geometry=geometry_json, detection=dict(
+            box=list(d.box), rightEye=d.right_eye and list(d.right_eye), leftEye=d.left_eye and list(d.left_eye),
+            detectorScale=d.detector_scale)))
+        expected.append(crop_face(gray, d, serving_geometry()))
+    for want, got in zip(expected, _run_node(cases, tmp_path)):
+        pixels = np.frombuffer(base64.b64decode(got), np.uint8).reshape(want.shape)
+        assert np.array_equal(pixels, want), f"{int(np.sum(pixels != want))} pixels differ"
 
 
 def test_yunet_decoding_matches_cv2_face_detector(tmp_path: Path, public_test: tuple[np.ndarray, np.ndarray],
