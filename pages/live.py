@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 import config
-from ui.charts import probability_chart, timeline_chart
+from ui.charts import probability_spec, timeline_spec
 from ui.live import (
     LiveReading,
     LiveSession,
@@ -74,10 +74,10 @@ def show_reading(reading: LiveReading, status: LiveStatus) -> None:
         pacer.unpin()
         st.rerun(scope="fragment")
     if status.streaming and reading.probs is not None:
-        st.altair_chart(probability_chart(reading.probs), width="stretch")
+        st.vega_lite_chart(spec=probability_spec(reading.probs), width="stretch")  # altair's spec, made once
     if reading.timeline:
         st.markdown("**Your mood over time**")
-        st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
+        st.vega_lite_chart(spec=timeline_spec(reading.timeline, datetime.now(UTC)), width="stretch")
 
 
 if path == ON_DEVICE:
