@@ -5,7 +5,9 @@ and numpy calls they copy: bit for bit on uint8 images, and YuNet's decoding and
 from __future__ import annotations
 
 import base64
+import inspect
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,8 +17,10 @@ import numpy as np
 import pytest
 
 import config
-from emotion.detector import Detection, crop_face
+from emotion.classifier import EmotionClassifier
+from emotion.detector import DETECT_WIDTH, Detection, YuNetDetector, crop_face
 from emotion.geometry import serving_geometry
+from emotion.pipeline import MAX_FACES
 from emotion.preprocess import normalize_faces
 from emotion.training.synthetic import compose_scene, place_faces
 
@@ -174,3 +178,15 @@ def test_yunet_decoding_matches_cv2_face_detector(tmp_path: Path, public_test: t
         assert got.shape == want.shape
         # Same faces in the same order; values differ only by the two runtimes' float rounding.
         np.testing.assert_allclose(got, want, atol=2e-3, rtol=0)
+
+
+def test_engine_defaults_are_the_servers() -> None:
+    """The engine's detector settings (its DEFAULTS) are the server's: a change on one side fails here."""
+    text = (ENGINE / "index.js").read_text()
+    defaults = dict(re.findall(r"^  (\w+): ([\d.]+|true|false),$", text[text.index("DEFAULTS"):], re.MULTILINE))
+    detector = inspect.signature(YuNetDetector).parameters
+    assert float(defaults["detectWidth"]) == DETECT_WIDTH == detector["detect_width"].default
+    assert float(defaults["scoreThreshold"]) == detector["score_threshold"].default
+    assert float(defaults["nmsThreshold"]) == detector["nms_threshold"].default
+    assert float(defaults["maxFaces"]) == MAX_FACES
+    assert defaults["flipTta"] == "true" and inspect.signature(EmotionClassifier).parameters["flip_tta"].default
