@@ -4,12 +4,14 @@ The camera is a Y4M file (FER2013 faces the app reads clearly, tests/e2e/faces.p
 CNN run in the page (onnxruntime-web, WebAssembly), and the server gets only probabilities, boxes and times.
 Each test asserts what the visitor sees and that the browser fetched nothing from any host but the app's
 own (Spotify's embedded players excepted). Screenshots go to tests/artifacts/e2e_on_device_*.png and the
-measured times to first mood and first music to tests/artifacts/e2e_on_device_timings.json.
+measured times to first mood and first music (from the camera's start, as the targets count them) to
+tests/artifacts/e2e_on_device_timings.json, with the machine's load average.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,13 +97,17 @@ def test_a_happy_face_read_in_the_browser_brings_happy_music(device_url: str, tm
     width, height = VIEWPORTS[viewport]
     with browser_page(tmp_path, camera_flags(video), width, height) as page:
         network = NetworkLog(page, device_url)
-        started = open_on_device(page, device_url)
+        clicked = open_on_device(page, device_url)
+        # the camera has started when the component shows its preview (the models may still be loading)
+        page.frame_locator(COMPONENT).locator("#stage:not([hidden]) video").wait_for(timeout=MOOD_WITHIN_S * 1000)
+        camera = time.monotonic()
         page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=MOOD_WITHIN_S * 1000)
-        mood_s = time.monotonic() - started
+        mood = time.monotonic()
         page.locator(SIDEBAR_PLAYER.format(playlist_id("happy"))).wait_for(state="attached",
                                                                            timeout=MUSIC_WITHIN_S * 1000)
-        music_s = time.monotonic() - started
-        record_timing(f"happy_{viewport}", {"mood_s": mood_s, "music_s": music_s})
+        music = time.monotonic()
+        record_timing(f"happy_{viewport}", {"camera_after_click_s": camera - clicked, "mood_s": mood - camera,
+                                            "music_s": music - camera, "load_average": os.getloadavg()[0]})
         page.get_by_text("Reading your expression in this browser", exact=False).wait_for(timeout=10_000)
         page.get_by_text("ms per analysed frame in this browser", exact=False).wait_for(timeout=10_000)
         # the preview plays inside the component, with the box and the label drawn over it
