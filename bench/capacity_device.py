@@ -114,6 +114,12 @@ async def _run_until_finished(socket: object, client: _Client, timeout_s: float 
             return
 
 
+async def _read_forever(socket: object, client: _Client) -> None:
+    """Read every script run's messages, noting the headline redraws, until the socket closes."""
+    while True:
+        await _run_until_finished(socket, client, timeout_s=3600.0)
+
+
 async def _play_session(url: str, client: _Client, stop_at: float) -> None:
     """One on-device session over Streamlit's websocket, until ``stop_at`` (monotonic)."""
     from websockets.asyncio.client import connect
@@ -133,13 +139,17 @@ async def _play_session(url: str, client: _Client, stop_at: float) -> None:
                 raise RuntimeError("the on-device component was not drawn (in a fragment)")
             run, seq, started = f"bench{client.index}", 0, time.monotonic()
             await asyncio.sleep(random.random())  # the sessions' seconds are spread out, as real ones are
-            while time.monotonic() < stop_at:
+            # As the component does: a batch every second on a fixed clock, whether or not the server has
+            # finished the last run (Streamlit then queues the next run); the runs are read meanwhile.
+            reader = asyncio.create_task(_read_forever(socket, client))
+            next_at = time.monotonic()
+            while time.monotonic() < stop_at and not reader.done():
                 seq += 1
                 value = json.dumps(_happy_batch(run, seq, time.monotonic() - started + 5.0))
-                tick = time.monotonic()
                 await socket.send(_rerun([choice, (client.component_id, "json_value", value)], client.fragment_id))
-                await _run_until_finished(socket, client)
-                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+                next_at += 1.0
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            reader.cancel()
     except Exception as error:  # noqa: BLE001 - one failed client is counted, the others go on
         client.error = f"{type(error).__name__}: {error}"
 
