@@ -116,8 +116,11 @@ async def _run_until_finished(socket: object, client: _Client, timeout_s: float 
 
 async def _read_forever(socket: object, client: _Client) -> None:
     """Read every script run's messages, noting the headline redraws, until the socket closes."""
-    while True:
-        await _run_until_finished(socket, client, timeout_s=3600.0)
+    try:
+        while True:
+            await _run_until_finished(socket, client, timeout_s=3600.0)
+    except Exception:  # noqa: BLE001 - the socket closed at the end of the level (or the server went away)
+        return
 
 
 async def _play_session(url: str, client: _Client, stop_at: float) -> None:
