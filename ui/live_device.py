@@ -175,14 +175,16 @@ class DeviceFeed:
         self._lock = threading.Lock()
         self._last: tuple[str, int] | None = None
         self._last_t: float | None = None
+        self._offset: float | None = None  # server clock minus the browser's, for this page load
         self._rejected: str | None = None
         self.batch: DeviceBatch | None = None  # the latest valid batch: the browser's state
 
     def apply(self, live: LiveSession, value: object, now: float) -> int:
         """Record ``value``'s new readings in ``live`` (server clock ``now``, monotonic s); return how many.
 
-        A reading taken ``d`` seconds before its message was sent is recorded at ``now - d``: the smoother
-        sees the frames spaced as they were taken. Bad messages are dropped with one log line per kind.
+        Readings are recorded at their browser times moved onto the server's clock by one offset per page load
+        (the smallest seen, so never in the future): the smoother and the analysed rate see the frames spaced
+        exactly as they were taken, whatever the delivery jitter. Bad messages are dropped, logged once a kind.
         """
         if value is None:
             return 0
@@ -198,8 +200,10 @@ class DeviceFeed:
             if self._last is not None and self._last[0] == batch.run and batch.seq <= self._last[1]:
                 return 0  # already applied (or older)
             if self._last is None or self._last[0] != batch.run:
-                self._last_t = None  # a new page load: its clock starts afresh
+                self._last_t, self._offset = None, None  # a new page load: its clock starts afresh
                 live.observe_connection(False, False, now)
+            self._offset = now - batch.sent if self._offset is None else min(self._offset, now - batch.sent)
+            offset = self._offset
             self._last = (batch.run, batch.seq)
             self.batch = batch
             fresh = [s for s in batch.samples if self._last_t is None or s.t > self._last_t]
@@ -208,7 +212,7 @@ class DeviceFeed:
         # the connection state of LiveSession marks a "stream": running = playing
         live.observe_connection(batch.state == "running", batch.state == "starting", now)
         for sample in fresh:
-            live.record(face_readings(sample), now - (batch.sent - sample.t))
+            live.record(face_readings(sample), min(now, sample.t + offset))
         return len(fresh)
 
 

@@ -139,6 +139,14 @@ def test_readings_drive_the_same_smoother_and_figures_as_server_frames() -> None
     assert reading.mood == "sad" and reading.stable == "sad"
 
 
+def test_delivery_jitter_does_not_change_the_frames_spacing() -> None:
+    """Batches arrive late or early by a few hundred ms; the readings keep the browser's own spacing."""
+    live, feed = LiveSession(), DeviceFeed()
+    for seq, jitter in enumerate([0.0, 0.35, -0.05, 0.4, 0.1, 0.3], start=1):
+        feed.apply(live, batch(seq=seq, sent=100.0 + seq), now=10.0 + seq + jitter)
+    assert live.reading(16.3).analysed_fps == pytest.approx(6.0, rel=0.02)  # 6 a second, as the browser read
+
+
 def test_a_rerun_that_shows_the_same_value_again_records_nothing() -> None:
     live, feed = LiveSession(), DeviceFeed()
     value = batch(seq=1)
