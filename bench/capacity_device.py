@@ -183,7 +183,8 @@ def measure_protocol_level(url: str, sessions: int, warmup_s: float, seconds: fl
             print(f"  client {c.index}: {c.error}")
     return DeviceLevel(sessions, "protocol clients", len(started),
                        round(statistics.median(rates), 2), round(min(rates), 2), round(cpu, 1),
-                       round(cpu / sessions, 2), log_path.read_text(errors="replace").count("WARNING") - warnings_before)
+                       round(cpu / sessions, 2),
+                       log_path.read_text(errors="replace").count("WARNING") - warnings_before)
 
 
 def measure_browser_level(context: object, url: str, tabs: int, warmup_s: float, seconds: float, server_pid: int,

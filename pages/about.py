@@ -16,8 +16,8 @@ with st.container(key="card-how"):
 1. Your **browser** sends the webcam video to the Moodtune server over WebRTC (or you take a snapshot). Or,
    with **On this device** on the Live screen, the video never leaves your browser: the same two models
    run there (WebAssembly) and only the readings go to the server — see below.
-2. On the server (or in your browser), each frame goes through a face detector (YuNet) and a small emotion network trained on
-   FER2013, which gives seven probabilities: angry, disgust, fear, happy, sad, surprise, neutral.
+2. On the server (or in your browser), each frame goes through a face detector (YuNet) and a small emotion
+   network trained on FER2013, which gives seven probabilities: angry, disgust, fear, happy, sad, surprise, neutral.
 3. About a second of frames is averaged; when a different emotion has clearly led for a moment, it becomes
    the **stable emotion** — and only then does the music change.
 4. Each emotion sits at a point of valence (how positive) and energy (how intense) on Russell's circumplex.
