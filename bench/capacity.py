@@ -20,6 +20,8 @@ asked (``--write`` → bench/capacity.json, or ``--out FILE``), so a run never d
 With ``--server-cpus`` the browsers run on the other CPUs (``--browser-cpus`` to choose). ``--camera`` sets
 the fake webcam's size (a smaller one costs the browsers less to encode; the app still asks the browser
 for its own capture size, ``config.LIVE_CAPTURE_WIDTH``).
+    python bench/capacity.py --mode device --sessions 10,20,40 --browsers 2 --server-cpus 0 --client-cpus 1
+        ("On this device" sessions: server CPU per session; see bench/capacity_device.py)
 """
 
 from __future__ import annotations
@@ -255,10 +257,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="pin the browsers, e.g. 1 (default: the CPUs the server is not pinned to)")
     parser.add_argument("--camera", default="640x480", help="the fake webcam's WIDTHxHEIGHT (e.g. 320x240)")
     parser.add_argument("--camera-fps", type=int, default=15, help="the fake webcam's frame rate (1..30)")
+    parser.add_argument("--mode", choices=("server", "device"), default="server",
+                        help="server: video analysed on the server (WebRTC); device: 'On this device' sessions")
+    parser.add_argument("--browsers", type=int, default=0,
+                        help="device mode: real Chromium tabs measured first (0..4), beside the protocol clients")
+    parser.add_argument("--client-cpus", default=None, help="device mode: pin the clients, e.g. 1")
     parser.add_argument("--write", action="store_true", help="write the figures to bench/capacity.json")
     parser.add_argument("--out", type=Path, default=None, help="write the figures to this JSON file instead")
     args = parser.parse_args(argv)
     levels = [int(n) for n in args.sessions.split(",") if n.strip()]
+    if args.mode == "device":
+        return device_main(parser, args, levels)
     if not levels or any(not 1 <= n <= MAX_SESSIONS for n in levels):
         parser.error(f"--sessions must be counts from 1 to {MAX_SESSIONS}")
     if not 5 <= args.seconds <= MAX_SECONDS or not 0 <= args.warmup <= 60:
@@ -319,6 +328,27 @@ def main(argv: list[str] | None = None) -> int:
                "analysis_fps_cap": config.LIVE_ANALYSIS_FPS,
                "seconds": args.seconds, "warmup": args.warmup, "levels": [asdict(level) for level in results]}
     out = args.out or (config.BENCH_DIR / "capacity.json" if args.write else None)
+    if out is not None:
+        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {out}")
+    return 0
+
+
+def device_main(parser: argparse.ArgumentParser, args: argparse.Namespace, levels: list[int]) -> int:
+    """``--mode device``: on-device sessions (bench/capacity_device.py); figures to capacity_device.json."""
+    from capacity_device import MAX_CLIENTS
+    from capacity_device import MAX_SECONDS as DEVICE_MAX_SECONDS
+    from capacity_device import run_device_mode
+
+    if not levels or any(not 1 <= n <= MAX_CLIENTS for n in levels):
+        parser.error(f"--sessions must be counts from 1 to {MAX_CLIENTS} in device mode")
+    if not 5 <= args.seconds <= DEVICE_MAX_SECONDS or not 0 <= args.warmup <= 60 or not 0 <= args.browsers <= 4:
+        parser.error(f"--seconds must be 5..{DEVICE_MAX_SECONDS}, --warmup 0..60 and --browsers 0..4")
+    if args.browsers and not CHROMIUM.exists():
+        parser.error("--browsers needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    args.device_levels = levels
+    figures = run_device_mode(args, start_server, cpu_seconds)
+    out = args.out or (config.BENCH_DIR / "capacity_device.json" if args.write else None)
     if out is not None:
         out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"written to {out}")

@@ -13,9 +13,11 @@ with st.container(key="card-how"):
     st.subheader(":material/route: How it works")
     st.markdown(
         """
-1. Your **browser** sends the webcam video to the Moodtune server over WebRTC (or you take a snapshot).
-2. On the server, each frame goes through a face detector (YuNet) and a small emotion network trained on
-   FER2013, which gives seven probabilities: angry, disgust, fear, happy, sad, surprise, neutral.
+1. Your **browser** sends the webcam video to the Moodtune server over WebRTC (or you take a snapshot). Or,
+   with **On this device** on the Live screen, the video never leaves your browser: the same two models
+   run there (WebAssembly) and only the readings go to the server — see below.
+2. On the server (or in your browser), each frame goes through a face detector (YuNet) and a small emotion
+   network trained on FER2013, which gives seven probabilities: angry, disgust, fear, happy, sad, surprise, neutral.
 3. About a second of frames is averaged; when a different emotion has clearly led for a moment, it becomes
    the **stable emotion** — and only then does the music change.
 4. Each emotion sits at a point of valence (how positive) and energy (how intense) on Russell's circumplex.
@@ -28,8 +30,16 @@ with st.container(key="card-privacy"):
     st.subheader(":material/lock: What is kept, where, and for how long")
     st.markdown(
         """
-- **Video frames** are analysed in the Moodtune server's memory as they arrive and dropped straight away:
-  never written to disk, logged or sent anywhere else.
+- **Where your camera's frames go** depends on the Live screen's choice:
+  - **On this server** (the default): the video travels from your browser to the Moodtune server over
+    WebRTC (through a TURN relay where the network needs one), is analysed in the server's memory as it
+    arrives and dropped straight away — never written to disk, logged or sent anywhere else — and comes
+    back to your browser as the small annotated picture you see.
+  - **On this device**: the frames stay in your browser. The face detector and the emotion network are
+    downloaded from the Moodtune server itself (no other site) and run in the page; once a second your
+    browser sends the server only, per analysed frame, the seven emotion probabilities, the face's box
+    (its position in the picture) and the time. No image and no video reach the server.
+  - **Snapshot**: the one photo you take or upload goes to the server (see below).
 - **Your readings** — the latest seven emotion probabilities, the stable emotion, its timeline and the music
   chosen for it — are kept **in the server's memory, in your session only**. They go when the session ends:
   about two minutes after you close the tab (Streamlit keeps a session that long in case you reconnect),

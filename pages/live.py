@@ -16,8 +16,10 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 import config
 from emotion.labels import EMOTIONS
-from ui.charts import probability_chart, timeline_chart
+from ui.charts import probability_spec, timeline_spec
 from ui.live import (
+    LiveReading,
+    LiveStatus,
     MOVED_NOTICE,
     LiveSession,
     camera_denied_html,
@@ -29,6 +31,7 @@ from ui.live import (
     session_holder,
     show_status,
 )
+from ui.live_device import ON_DEVICE, choose_live_path, device_live_panel, offer_device_path
 from ui.live_view import PENDING_SHOW_AFTER_S, clock_text, history_csv, mood_history, music_line_html, visitor_zone
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
 from emotion.calibration import FaceCalibrator
@@ -40,8 +43,13 @@ from ui.style import emotion_headline_html, emotion_icon
 ensure_app_shell()
 
 st.title(":material/videocam: Live")
-st.caption("Your browser sends the webcam video to the Moodtune server, which reads your expression in memory "
-           "(nothing is stored); the music follows your mood.")
+path = choose_live_path()  # "On this server" (the default) or "On this device", remembered for the session
+if path == ON_DEVICE:
+    st.caption("Your face is read in this browser: only the seven probabilities, the face box and the time reach "
+               "the Moodtune server; the music follows your mood.")
+else:
+    st.caption("Your browser sends the webcam video to the Moodtune server, which reads your expression in memory "
+               "(nothing is stored); the music follows your mood.")
 
 pipeline = load_pipeline(config.LIVE_FLIP_TTA)  # before START, so the first frames never wait for the model
 if pipeline is None:
@@ -51,25 +59,6 @@ pacer = music_pacer(config.MUSIC_DWELL_S)
 moved_notice = st.empty()  # filled below when this browser's previous server went away
 zone = visitor_zone(st.context.timezone)
 music_log: list[tuple[datetime, str]] = st.session_state.setdefault("live_music_log", [])
-
-with st.container(key="live-layout"):
-    video_col, mood_col = st.columns([2, 3], gap="medium")
-with video_col, st.container(key="card-video"):
-    ctx = webrtc_streamer(
-        key="live",
-        mode=WebRtcMode.SENDRECV,
-        rtc_configuration=rtc_configuration(),  # TURN: this session's own credentials
-        media_stream_constraints=media_constraints(config.LIVE_CAPTURE_WIDTH, config.LIVE_CAPTURE_FPS),
-        video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
-        async_processing=True,
-        sendback_audio=False,
-    )
-    st.html(camera_denied_html(), unsafe_allow_javascript=True)
-release_closed_tabs(ctx)
-streaming = ctx.state.playing or ctx.state.signalling
-if not streaming and moved_from_another_server():
-    moved_notice.warning(MOVED_NOTICE, icon=":material/sync_problem:")
-
 
 def play_music(mood: str) -> None:
     """Give the persistent player the new mood's playlist, then redraw the whole screen with its tracks."""
@@ -145,11 +134,11 @@ def details(reading: object, streaming_now: bool) -> None:
     with st.expander("Details: all seven moods, your mood over time, this session's history",
                      icon=":material/insights:"):
         if streaming_now and reading.probs is not None:
-            st.altair_chart(probability_chart(reading.probs), width="stretch")
+            st.vega_lite_chart(spec=probability_spec(reading.probs), width="stretch")  # altair's spec, made once
         if not reading.timeline:
             return
         st.markdown("**Your mood over time**")
-        st.altair_chart(timeline_chart(reading.timeline, datetime.now(UTC)), width="stretch")
+        st.vega_lite_chart(spec=timeline_spec(reading.timeline, datetime.now(UTC)), width="stretch")
         rows = mood_history(reading.timeline, music_log)
         st.markdown("**This session** (kept in this session only)")
         st.dataframe(
@@ -161,17 +150,10 @@ def details(reading: object, streaming_now: bool) -> None:
                            mime="text/csv", icon=":material/download:", on_click="ignore", key="live_history_csv")
 
 
-# Only a streaming page refreshes itself: an idle Live screen costs the server nothing.
-@st.fragment(run_every=config.LIVE_REFRESH_S if streaming else None)
-def live_panel() -> None:
-    """The mood at once (headline, music line, folded details); the music only when the pacer says so."""
+def show_reading(reading: LiveReading, status: LiveStatus) -> None:
+    """The mood at once (headline, controls, music line, folded details); the music only when the pacer says
+    so. Both paths (server and device) show their reading through this."""
     now = time.monotonic()
-    age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
-    reading = live.reading(now)
-    status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
-                         config.LIVE_CONNECT_TIMEOUT_S)
-    live.log_problem(status)
-
     chosen = st.session_state.pop("live_chosen", None)
     if chosen in EMOTIONS:
         st.session_state["live_corrections"] = st.session_state.get("live_corrections", 0) + 1
@@ -203,17 +185,55 @@ def live_panel() -> None:
         details(reading, status.streaming)
 
 
-with mood_col, st.container(key="card-mood"):
-    live_panel()
-
-playing = pacer.state.playing
-with mood_col, st.container(key="card-music"):
+def music_card() -> None:
+    """The music for the mood the pacer plays: the mode switch and the tracks (the playlist is in the panel)."""
+    playing = pacer.state.playing
     mode = mode_switch("live_mode")
     if playing is None:
         st.markdown(":material/headphones: Music appears here once your expression has been steady for a moment.")
-    else:
-        rec = recommendation_for("live", playing, mode)
-        if rec is not None:
-            st.caption("The mood's playlist plays in the side panel (on a phone, at the bottom of the screen) "
-                       "and keeps playing while you visit other screens.")
-            render_recommendation(rec, show_playlists=False)
+        return
+    rec = recommendation_for("live", playing, mode)
+    if rec is not None:
+        st.caption("The mood's playlist plays in the side panel (on a phone, at the bottom of the screen) "
+                   "and keeps playing while you visit other screens.")
+        render_recommendation(rec, show_playlists=False)
+
+
+if path == ON_DEVICE:
+    device_live_panel(live, show_reading, music_card)  # a fragment of its own: the browser's readings rerun it
+else:
+    with st.container(key="live-layout"):
+        video_col, mood_col = st.columns([2, 3], gap="medium")
+    with video_col, st.container(key="card-video"):
+        ctx = webrtc_streamer(
+            key="live",
+            mode=WebRtcMode.SENDRECV,
+            rtc_configuration=rtc_configuration(),  # TURN: this session's own credentials
+            media_stream_constraints=media_constraints(config.LIVE_CAPTURE_WIDTH, config.LIVE_CAPTURE_FPS),
+            video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
+            async_processing=True,
+            sendback_audio=False,
+        )
+        st.html(camera_denied_html(), unsafe_allow_javascript=True)
+    release_closed_tabs(ctx)
+    streaming = ctx.state.playing or ctx.state.signalling
+    if not streaming and moved_from_another_server():
+        moved_notice.warning(MOVED_NOTICE, icon=":material/sync_problem:")
+
+    # Only a streaming page refreshes itself: an idle Live screen costs the server nothing.
+    @st.fragment(run_every=config.LIVE_REFRESH_S if streaming else None)
+    def live_panel() -> None:
+        """The server path's reading: the WebRTC state and the video thread's results."""
+        now = time.monotonic()
+        age = live.observe_connection(ctx.state.playing, ctx.state.signalling, now)
+        reading = live.reading(now)
+        status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
+                             config.LIVE_CONNECT_TIMEOUT_S)
+        live.log_problem(status)
+        show_reading(reading, status)
+        offer_device_path(status)  # the connection failed: the on-device path in one click
+
+    with mood_col, st.container(key="card-mood"):
+        live_panel()
+    with mood_col, st.container(key="card-music"):
+        music_card()

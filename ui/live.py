@@ -219,6 +219,13 @@ class LiveSession:
         self._last_readings = shown
         return shown
 
+    def record(self, readings: list[FaceReading], now: float) -> None:
+        """Record readings taken elsewhere (the browser, on the "On this device" path) as one analysed frame
+        at ``now`` (monotonic seconds): the same smoother, timeline and figures as a frame analysed here."""
+        with self._lock:
+            self._analysed_times.append(now)
+            self._record(readings, now)
+
     def frame_callback(self, pipeline: FramePipeline, clock: Callable[[], float],
                        return_width: int | None = None) -> FrameCallback:
         """The ``video_frame_callback`` for ``webrtc_streamer``: frame in, new annotated frame out.
