@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,6 +20,7 @@ def run_train(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
 def test_smoke_training_checkpoints_and_resumes(tmp_path: Path) -> None:
     dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
     # A tiny time budget stops the run after its first epoch, as a session ending would.
@@ -86,6 +89,7 @@ def test_each_new_run_draws_its_own_seed_unless_told() -> None:
     assert 0 <= first < 2**31 - 1
 
 
+@pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
 def test_resume_can_replan_the_schedule(tmp_path: Path) -> None:
     """A session with more or less time than planned: ``--resume --epochs N`` re-plans the cosine to end at N."""
     dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
