@@ -6,8 +6,8 @@ Markers (registered in pytest.ini), applied here so that no test has to remember
   helpers in ``tests/`` call ``browser_page`` or ``sync_playwright``.
 - ``postgres``: the test needs the PostgreSQL server: ``pg_server`` (or ``pg_template``) among its fixtures, or
   the ``postgresql`` parameter of ``db_url`` / ``engine`` / ``shared_engine`` (tests/recommender/conftest.py).
-- ``slow``: listed in :data:`SLOW` below (each takes tens of seconds on the 2-core machine, e.g. a TensorFlow
-  subprocess); still part of the fast tier, the marker only lets a developer leave them out too.
+- ``slow``: listed in :data:`SLOW` below (each takes tens of seconds on the 2-core machine: TensorFlow in a
+  subprocess, several Python processes racing); ``-m "not slow"`` leaves them out too.
 - ``needs_shared("fer2013" | "faces" | "shared")``: reads files of ``../shared``; skipped, naming the file,
   when it is missing (tests/shared_data.py says how such tests are found without the marker).
 
@@ -45,13 +45,13 @@ SHARED_NAMES = {"FER2013_PATH": "fer2013", "TEST_FACES_DIR": "faces", "SHARED_DI
 BROWSER_NAMES = {"browser_page", "sync_playwright"}
 POSTGRES_FIXTURES = {"pg_server", "pg_template"}
 POSTGRES_PARAMETRISED = {"db_url", "engine", "shared_engine"}  # their "postgresql" parameter
-# Tests of tens of seconds each here (TensorFlow in a subprocess, many AppTest runs): node id prefixes.
+# Tests of tens of seconds each here (TensorFlow or several Python processes started): node id prefixes.
 SLOW = (
-    "tests/emotion/test_training.py::test_smoke_training_checkpoints_and_resumes",
-    "tests/emotion/test_training.py::test_resume_can_replan_the_schedule",
-    "tests/emotion/test_training.py::test_exported_tflite_matches_keras",
+    "tests/emotion/test_training.py::",
     "tests/emotion/test_distill.py::test_student_trains_on_soft_labels_and_records_them",
     "tests/emotion/test_distill.py::test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading",
+    "tests/recommender/test_rec_db_failures.py::test_concurrent_syncs_with_diverging_contents_both_succeed",
+    "tests/recommender/test_rec_db_failures.py::test_data_version_bumps_from_several_processes_are_never_lost",
 )
 
 
