@@ -31,6 +31,24 @@ SPOTIFY_VARS = ("SPOTIPY_CLIENT_ID", "SPOTIPY_CLIENT_SECRET", "MOODTUNE_SPOTIFY_
 TIMEOUT_S = 90  # the first run loads the models and builds the music index
 
 
+@pytest.fixture(scope="session", autouse=True)
+def component_manifests_scanned_once() -> Iterator[None]:
+    """Scan the installed packages for Streamlit component manifests once per run, not once per AppTest.
+
+    Every new ``AppTest`` reads the metadata of every installed distribution (Streamlit's v2 component
+    discovery): about half of a page test's time on this machine. The installed packages do not change
+    during a run, so the first scan's answer serves every AppTest.
+    """
+    import functools
+
+    from streamlit.components.v2 import manifest_scanner
+
+    original = manifest_scanner.scan_component_manifests
+    manifest_scanner.scan_component_manifests = functools.cache(original)
+    yield
+    manifest_scanner.scan_component_manifests = original
+
+
 @pytest.fixture(autouse=True)
 def server_past_its_first_visit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run each AppTest run like a server that has been visited before.

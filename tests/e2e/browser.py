@@ -2,6 +2,13 @@
 
 ``streamlit run app.py`` runs on a free local port with a fresh database; Chromium plays a Y4M file as
 its webcam (``--use-file-for-fake-video-capture``, looped). Nothing leaves the machine.
+
+Waiting: never sleep a fixed time for the page to get somewhere; wait for what the user would see
+(``locator.wait_for``) or for one of the conditions here: :func:`wait_until_idle` (Streamlit finished its
+run), :func:`settle` (fonts loaded and the page painted, before a screenshot), :func:`wait_for_video`
+(the WebRTC component plays its video). Sharing: :class:`ChromiumPool` keeps one Playwright driver and one
+Chromium per set of flags for a test module (fixtures ``chromium_pool`` / ``open_tab`` in conftest.py);
+:func:`browser_page` uses that driver when one is running (Playwright allows one sync driver per thread).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
+from typing import Any
 from pathlib import Path
 
 import cv2
@@ -119,7 +127,7 @@ def serve_app(tmp_path: Path, extra_env: dict[str, str] | None = None, name: str
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("streamlit did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+            time.sleep(0.1)  # polling the health check, not a fixed wait
         yield url
     finally:
         server.terminate()
@@ -138,16 +146,25 @@ def webcam_flags(video: Path) -> list[str]:
             "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection", *BASE_FLAGS]
 
 
+_driver: Any = None  # the Playwright driver of the running ChromiumPool, if any
+
+
+def _launch(driver: Any, profile: Path, flags: Sequence[str], width: int, height: int) -> Any:
+    """A persistent Chromium context: Debian's Chromium (never a downloaded browser) with ``flags``."""
+    return driver.chromium.launch_persistent_context(
+        str(profile), executable_path=str(CHROMIUM), headless=False, args=list(flags),
+        viewport={"width": width, "height": height},
+    )
+
+
 @contextlib.contextmanager
 def browser_page(tmp_path: Path, flags: Sequence[str], width: int = 1280, height: int = 900) -> Iterator[object]:
     """A Playwright page in Debian's Chromium (never a downloaded browser); a screenshot if the test fails."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=False, args=list(flags),
-            viewport={"width": width, "height": height},
-        )
+    with contextlib.ExitStack() as stack:
+        driver = _driver if _driver is not None else stack.enter_context(sync_playwright())
+        browser = _launch(driver, tmp_path / "profile", flags, width, height)
         page = browser.pages[0] if browser.pages else browser.new_page()
         try:
             yield page
@@ -158,6 +175,78 @@ def browser_page(tmp_path: Path, flags: Sequence[str], width: int = 1280, height
             raise
         finally:
             browser.close()
+
+
+class ChromiumPool:
+    """One Playwright driver and one Chromium per distinct set of flags, shared by a test module's tests.
+
+    ``page(flags, width, height)`` opens a new tab (a new Streamlit session) in the Chromium started with
+    ``flags``, launching it the first time those flags are asked for; the caller closes the tab. Tests that
+    share a Chromium share its fake webcam file, cookies and cache, never a page. ``close()`` ends them all.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        from playwright.sync_api import sync_playwright
+
+        global _driver
+        if _driver is not None:
+            raise RuntimeError("a ChromiumPool is already running (one Playwright driver per thread)")
+        self.folder = folder
+        self._manager = sync_playwright()
+        self.driver = _driver = self._manager.start()
+        self._browsers: dict[tuple[str, ...], Any] = {}
+
+    def page(self, flags: Sequence[str], width: int = 1280, height: int = 900) -> Any:
+        """A new tab of ``width`` x ``height`` in the Chromium started with ``flags``."""
+        key = tuple(flags)
+        if key not in self._browsers:
+            profile = self.folder / f"profile{len(self._browsers)}"
+            self._browsers[key] = _launch(self.driver, profile, flags, width, height)
+        page = self._browsers[key].new_page()
+        page.set_viewport_size({"width": width, "height": height})
+        page.bring_to_front()  # a background tab may be throttled
+        return page
+
+    def close(self) -> None:
+        """Close every Chromium and stop the driver."""
+        global _driver
+        try:
+            for browser in self._browsers.values():
+                with contextlib.suppress(Exception):
+                    browser.close()
+        finally:
+            self._browsers.clear()
+            _driver = None
+            self._manager.__exit__(None, None, None)
+
+
+def wait_until_idle(page: object, timeout_s: float = 60) -> None:
+    """Wait until Streamlit has finished running the script (its status widget is idle)."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(  # type: ignore[attr-defined]
+        state="attached", timeout=timeout_s * 1000)
+
+
+def settle(page: object, timeout_s: float = 30) -> None:
+    """Wait until the page's fonts are loaded and two frames painted (before a screenshot or a measurement of
+    what is drawn)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """async () => {
+          await document.fonts.ready;
+          await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+          return document.fonts.status === 'loaded';
+        }""", timeout=timeout_s * 1000)
+
+
+def wait_for_video(page: object, timeout_s: float = 30) -> None:
+    """Wait until the WebRTC component's video element shows frames (the annotated video came back)."""
+    component = page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    video = component.locator("video").first
+    video.wait_for(state="attached", timeout=timeout_s * 1000)
+    deadline = time.monotonic() + timeout_s
+    while not video.evaluate("v => v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0"):
+        if time.monotonic() > deadline:
+            raise AssertionError("the WebRTC video did not start playing")
+        time.sleep(0.1)  # polling the video element, not a fixed wait
 
 
 def press(page: object, button: str, timeout_s: float = 90) -> None:

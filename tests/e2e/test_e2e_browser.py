@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 from browser import ARTIFACTS, BASE_FLAGS, browser_page, ensure_ice_address, face_canvas, playlist_id, press, \
-    webcam_flags, write_y4m
+    settle, wait_for_video, webcam_flags, write_y4m
 
 import config
 
@@ -23,7 +23,8 @@ EXPECTED = "happy"
 DEADLINE_S = 60.0
 
 
-def test_live_webcam_shows_the_emotion_and_its_playlist(app_url: str, tmp_path: Path) -> None:
+def test_live_webcam_shows_the_emotion_and_its_playlist(shared_app_url: str, tmp_path: Path) -> None:
+    app_url = shared_app_url  # a server that may have served other tests: each tab is its own session
     ensure_ice_address()
     video = tmp_path / "face.y4m"
     write_y4m(video, [(face_canvas(cv2.imread(str(FACE)), 640, 480, 440), 2.0)])
@@ -36,10 +37,11 @@ def test_live_webcam_shows_the_emotion_and_its_playlist(app_url: str, tmp_path: 
         page.locator(".mt-emotion-name", has_text=EXPECTED).wait_for(timeout=DEADLINE_S * 1000)
         remaining_ms = max(1_000.0, (deadline - time.monotonic()) * 1000)
         page.locator(playlist_selector).wait_for(state="attached", timeout=remaining_ms)
-        time.sleep(2)  # let the annotated video and the charts paint for the screenshot
+        wait_for_video(page)  # the annotated video and the charts painted for the screenshot
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / "e2e_live.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})  # a phone
-        time.sleep(1)
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / "e2e_live_phone.png"), full_page=True)
 
 

@@ -9,28 +9,19 @@ that was remounted or reloaded cannot go unnoticed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import config
-from browser import browser_page, ensure_ice_address, playlist_id, press, serve_app, webcam_flags, write_y4m
+from browser import browser_page, ensure_ice_address, playlist_id, press, wait_until_idle, webcam_flags, write_y4m
 from faces import clear_face
 
 
-@pytest.fixture(scope="module")
-def live_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's folder: its database and its log (streamlit.log)."""
-    return tmp_path_factory.mktemp("live-server")
-
-
-@pytest.fixture(scope="module")
-def live_url(live_dir: Path) -> Iterator[str]:
-    """One app server for this module's tests (each test has its own browser, hence its own session)."""
-    pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package (pip install playwright)")
-    with serve_app(live_dir, name="live_module") as url:
-        yield url
+@pytest.fixture
+def live_url(shared_app_url: str) -> str:
+    """The session's shared app server (each test has its own browser, hence its own session)."""
+    return shared_app_url
 
 # Flicker spells of other moods, then a sustained change. Times in seconds of video from START.
 FLICKER_END_S = 26.0
@@ -71,7 +62,8 @@ def test_flickers_leave_the_music_alone_and_a_sustained_mood_changes_it(live_url
         press(page, "START")
         started = time.monotonic()
         page.locator(SIDEBAR_PLAYER.format(playlist_id("happy"))).wait_for(state="attached", timeout=45_000)
-        time.sleep(1.5)  # the track players of the happy music land with the same run
+        page.wait_for_function(  # the track players of the happy music land with the same run
+            """() => document.querySelectorAll('iframe[src*="open.spotify.com/embed/"]').length >= 2""", timeout=15_000)
         first = page.evaluate(WATCH_EMBEDS)
         assert len(first) >= 2, first  # the playlist and its tracks
 
@@ -95,7 +87,7 @@ def test_flickers_leave_the_music_alone_and_a_sustained_mood_changes_it(live_url
         for screen, heading in (("About", "About"), ("Model", "Model"), ("Live", "Live")):
             sidebar.get_by_text(screen, exact=True).click()
             page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
-            time.sleep(1.5)
+            wait_until_idle(page, timeout_s=20)  # the screen's run is over: a remount would have happened
             same = page.evaluate("() => { const f = document.querySelector('[data-testid=\"stSidebar\"] "
                                  "iframe[src*=\"/embed/playlist/\"]'); return f !== null && f === window.__mtPlayer; }")
             assert same, f"the player was remounted on {screen}"
@@ -176,6 +168,6 @@ def test_closed_tabs_release_their_video_connections_promptly(app_url: str, tmp_
         closed = time.monotonic()
         while log.read_text(errors="replace").count(RELEASED) - before < tabs - 1:
             assert time.monotonic() - closed < 20, "closed tabs kept their video connections for 20 s"
-            time.sleep(0.5)
+            time.sleep(0.2)  # polling the server's log
         assert log.read_text(errors="replace").count(RELEASED) - before == tabs - 1  # the open tab streams on
         assert first.get_by_text("frames analysed per second", exact=False).is_visible()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
 import pytest
-from browser import ARTIFACTS, ROOT, browser_page, ensure_ice_address, face_canvas, press, webcam_flags, write_y4m
+from browser import ARTIFACTS, ROOT, ensure_ice_address, face_canvas, press, settle, wait_for_video, wait_until_idle, \
+    webcam_flags, write_y4m
 
 import config
 
@@ -38,14 +39,19 @@ if (original) {
 """
 
 
-@pytest.fixture
-def page(tmp_path: Path) -> Iterator[object]:
-    """Chromium whose fake webcam shows the happy test face, at desktop size."""
-    video = tmp_path / "face.y4m"
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fake webcam's video, the happy test face, written once: the module's tests share one Chromium."""
+    video = tmp_path_factory.mktemp("screens") / "face.y4m"
     write_y4m(video, [(face_canvas(cv2.imread(str(FACE)), 640, 480, 440), 2.0)])
+    return video
+
+
+@pytest.fixture
+def page(face_video: Path, open_tab: Callable[..., object]) -> Iterator[object]:
+    """A tab of Chromium whose fake webcam shows the happy test face, at desktop size."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with browser_page(tmp_path, webcam_flags(video), **DESKTOP) as opened:
-        yield opened
+    yield open_tab(webcam_flags(face_video), **DESKTOP)
 
 
 def _open(page: object, url: str) -> None:
@@ -85,12 +91,15 @@ def test_addresses_work_in_any_case_and_the_file_list_never_flashes(app_url: str
 
 
 def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
-    app_url: str, page: object, tmp_path: Path
+    shared_app_url: str, page: object, tmp_path: Path
 ) -> None:
+    app_url = shared_app_url
     page.add_init_script(COUNT_CAMERA_REQUESTS)
     try:
         _open(page, f"{app_url}/snapshot")
-        time.sleep(2)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').wait_for(state="attached", timeout=30_000)
+        wait_until_idle(page)  # the screen is drawn: a camera it started would have been asked for by now
+        settle(page)
         assert page.evaluate("window.__cameraRequests") == 0, "the camera started when the screen opened"
 
         _upload(page, FACE)
@@ -129,7 +138,9 @@ def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
         take = page.get_by_role("button", name="Take Photo")
         take.wait_for(timeout=30_000)
         assert page.evaluate("window.__cameraRequests") >= 1
-        time.sleep(2)  # let the fake webcam deliver frames
+        page.wait_for_function(  # the fake webcam delivers frames
+            """() => [...document.querySelectorAll('[data-testid="stCameraInput"] video')]
+                .some((v) => v.readyState >= 2 && v.videoWidth > 0)""", timeout=30_000)
         take.click()
         page.locator(".mt-emotion-name").wait_for(timeout=60_000)
         visible_photos = page.locator('[data-testid="stCameraInput"] img:visible, [data-testid="stImage"] img:visible')
@@ -141,13 +152,15 @@ def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_model_about_and_snapshot_read_well(app_url: str, page: object, size: dict[str, int]) -> None:
+def test_model_about_and_snapshot_read_well(shared_app_url: str, page: object, size: dict[str, int]) -> None:
+    app_url = shared_app_url
     page.set_viewport_size(size)
     tag = "desktop" if size is DESKTOP else "phone"
     try:
         for screen in ("", "snapshot", "model", "about"):  # "" is Live, the default screen
             _open(page, f"{app_url}/{screen}")
-            time.sleep(3)  # charts and fonts
+            wait_until_idle(page)
+            settle(page)  # charts and fonts
             logo = page.locator('img[data-testid$="Logo"]:visible').first.locator("xpath=..")
             box = logo.bounding_box()
             assert box is not None and box["y"] < 80, "the app's logo is not in view"
@@ -171,7 +184,8 @@ def test_model_about_and_snapshot_read_well(app_url: str, page: object, size: di
         raise
 
 
-def test_live_buttons_use_the_app_font_and_the_reading_shows(app_url: str, page: object) -> None:
+def test_live_buttons_use_the_app_font_and_the_reading_shows(shared_app_url: str, page: object) -> None:
+    app_url = shared_app_url
     ensure_ice_address()
     try:
         _open(page, app_url)
@@ -182,12 +196,13 @@ def test_live_buttons_use_the_app_font_and_the_reading_shows(app_url: str, page:
         press(page, "START")
         page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=60_000)
         page.locator('iframe[src*="/embed/playlist/"]').first.wait_for(state="attached", timeout=30_000)
-        time.sleep(3)  # let the annotated video paint
+        wait_for_video(page)  # the annotated video came back
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / "screens_live_desktop.png"))
         if os.environ.get("MOODTUNE_UPDATE_SCREENSHOT") == "1":
             page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
         page.set_viewport_size(PHONE)
-        time.sleep(3)
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / "screens_live_phone.png"))
         if os.environ.get("MOODTUNE_UPDATE_SCREENSHOT") == "1":
             # one phone screen: the mood first, the video below it, the playlist's mini-player at the bottom

@@ -72,6 +72,7 @@ def test_teacher_reads_faces_better_with_shifts_than_a_random_guess(public_test)
     assert np.mean(probs.argmax(1) == labels) > 0.5
 
 
+@pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
 def test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading(tmp_path: Path) -> None:
     out = tmp_path / "soft.npz"
     cmd = [sys.executable, "-m", "emotion.training.distill", "--teachers", str(config.TFLITE_MODEL_PATH),

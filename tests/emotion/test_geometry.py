@@ -108,6 +108,7 @@ def test_calibrated_crop_reproduces_the_fer2013_face(public_test) -> None:
     assert np.median(calibrated) > max(np.median(too_large), np.median(too_small)) + 0.08
 
 
+@pytest.mark.needs_shared("fer2013")  # the command reads FER2013 by default
 def test_calibrate_command_writes_the_geometry_file(tmp_path: Path) -> None:
     from emotion.training.calibrate import main
 

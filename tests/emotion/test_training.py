@@ -6,9 +6,12 @@ libsrtp binding crash the process (segmentation fault), and the app tests import
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,11 +21,30 @@ def run_train(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_smoke_training_checkpoints_and_resumes(tmp_path: Path) -> None:
-    dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
-    # A tiny time budget stops the run after its first epoch, as a session ending would.
-    first = run_train("--epochs", "2", "--max-minutes", "0.001", *dirs)
+def _dirs(folder: Path) -> list[str]:
+    return ["--checkpoint-dir", str(folder / "ckpt"), "--models-dir", str(folder / "models")]
+
+
+@pytest.fixture(scope="module")
+def first_epoch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A two-epoch smoke run that a tiny time budget stops after its first epoch, as a session ending would:
+    run once (TensorFlow's start costs tens of seconds here); each test resumes its own copy of it."""
+    folder = tmp_path_factory.mktemp("first-epoch")
+    return folder, run_train("--epochs", "2", "--max-minutes", "0.001", *_dirs(folder))
+
+
+def copy_of_first_epoch(first_epoch: tuple[Path, subprocess.CompletedProcess], tmp_path: Path) -> list[str]:
+    """This test's copy of the checkpoint and models folders that the first epoch left; their CLI arguments."""
+    folder, first = first_epoch
     assert first.returncode == 0, first.stderr[-2000:]
+    for name in ("ckpt", "models"):
+        shutil.copytree(folder / name, tmp_path / name)
+    return _dirs(tmp_path)
+
+
+@pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
+def test_smoke_training_checkpoints_and_resumes(first_epoch, tmp_path: Path) -> None:
+    dirs = copy_of_first_epoch(first_epoch, tmp_path)
     state = json.loads((tmp_path / "ckpt" / "state.json").read_text())
     assert state["epoch"] == 1
     assert (tmp_path / "ckpt" / "last.keras").exists()
@@ -86,11 +108,10 @@ def test_each_new_run_draws_its_own_seed_unless_told() -> None:
     assert 0 <= first < 2**31 - 1
 
 
-def test_resume_can_replan_the_schedule(tmp_path: Path) -> None:
+@pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
+def test_resume_can_replan_the_schedule(first_epoch, tmp_path: Path) -> None:
     """A session with more or less time than planned: ``--resume --epochs N`` re-plans the cosine to end at N."""
-    dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
-    first = run_train("--epochs", "2", "--max-minutes", "0.001", *dirs)
-    assert first.returncode == 0, first.stderr[-2000:]
+    dirs = copy_of_first_epoch(first_epoch, tmp_path)
     assert json.loads((tmp_path / "ckpt" / "state.json").read_text())["epoch"] == 1
 
     second = run_train("--resume", "--epochs", "3", *dirs)

@@ -2,7 +2,9 @@
 fake Spotify server.
 
 ``db_url`` and ``engine`` are parametrised by engine: every test that uses them runs on SQLite and on
-PostgreSQL (see ``pg_cluster.py`` for where the server comes from).
+PostgreSQL (see ``pg_cluster.py`` for where the server comes from; ``pg_server``, one per session, is in
+tests/conftest.py). Their PostgreSQL half is marked ``postgres`` by tests/conftest.py, so
+``-m "not postgres"`` runs the SQLite half alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
 
 import config  # noqa: E402
 from fake_spotify_api import FakeSpotify, playlist_id, serve  # noqa: E402
-from pg_cluster import Cluster, cluster_from_env_or_start, create_database, drop_database  # noqa: E402
+from pg_cluster import Cluster, create_database, drop_database  # noqa: E402
 from recommender.catalog import Bundle, read_catalogue  # noqa: E402
 from recommender.db import open_engine  # noqa: E402
 from recommender.playlists import add_playlist, list_playlists, remove_playlist  # noqa: E402
@@ -45,14 +47,6 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = open_engine(f"sqlite:///{path}")
     engine.dispose()  # closing the last connection checkpoints the WAL into the main file
     return path
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Cluster]:
-    """A real PostgreSQL server for the whole session (CI's, or one started here)."""
-    cluster = cluster_from_env_or_start()
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(scope="session")

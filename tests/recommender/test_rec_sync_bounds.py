@@ -64,7 +64,10 @@ def test_cancel_stops_a_waiting_sync_at_once(engine, fake_spotify, own_playlists
     thread = threading.Thread(target=lambda: reports.append(
         sync_all(engine, fake_spotify.credentials(), policy=policy, limits=limits)))
     thread.start()
-    time.sleep(0.5)  # now waiting 5 s between retries
+    deadline = time.monotonic() + 30
+    while not fake_spotify.requests_to("/v1/playlists/"):  # the first try failed: now waiting 5 s to retry
+        assert time.monotonic() < deadline, "the sync never asked Spotify"
+        time.sleep(0.02)
     started = time.monotonic()
     limits.cancel.set()
     thread.join(10)

@@ -1,0 +1,144 @@
+"""Project-wide test set-up: the tiers' markers, skips when ``../shared`` is missing, the PostgreSQL server.
+
+Markers (registered in pytest.ini), applied here so that no test has to remember them:
+
+- ``browser``: the test starts Chromium. Every test in ``tests/e2e/``, and any test whose code, fixtures or
+  helpers in ``tests/`` call ``browser_page`` or ``sync_playwright``.
+- ``postgres``: the test needs the PostgreSQL server: ``pg_server`` (or ``pg_template``) among its fixtures, or
+  the ``postgresql`` parameter of ``db_url`` / ``engine`` / ``shared_engine`` (tests/recommender/conftest.py).
+- ``slow``: listed in :data:`SLOW` below (each takes tens of seconds on the 2-core machine: TensorFlow in a
+  subprocess, several Python processes racing); ``-m "not slow"`` leaves them out too.
+- ``needs_shared("fer2013" | "faces" | "shared")``: reads files of ``../shared``; skipped, naming the file,
+  when it is missing (tests/shared_data.py says how such tests are found without the marker).
+
+The development tier: ``python -m pytest -m "not browser and not postgres"`` (about two minutes);
+``-m "not browser and not postgres and not slow"`` for less. CI runs everything.
+
+Fixtures for every folder:
+
+- ``pg_server`` (session): one real PostgreSQL server for the whole run (CI's via ``MOODTUNE_TEST_PG_URL``,
+  or one started in a temp folder); ``pg_cluster.create_database(pg_server.url)`` gives a test its database.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+ROOT = TESTS_DIR.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(TESTS_DIR / "recommender"))  # pg_cluster, imported under one name by every conftest
+
+from pg_cluster import Cluster, cluster_from_env_or_start  # noqa: E402
+
+from tests.shared_data import RESOURCES, is_shared_path, missing_reason, resource_path  # noqa: E402
+
+E2E_DIR = TESTS_DIR / "e2e"
+# Names whose mention means "reads ../shared" (attribute names count: ``config.FER2013_PATH``).
+SHARED_NAMES = {"FER2013_PATH": "fer2013", "TEST_FACES_DIR": "faces", "SHARED_DIR": "shared"}
+BROWSER_NAMES = {"browser_page", "sync_playwright"}
+POSTGRES_FIXTURES = {"pg_server", "pg_template"}
+POSTGRES_PARAMETRISED = {"db_url", "engine", "shared_engine"}  # their "postgresql" parameter
+# Tests of tens of seconds each here (TensorFlow or several Python processes started): node id prefixes.
+SLOW = (
+    "tests/emotion/test_training.py::",
+    "tests/emotion/test_distill.py::test_student_trains_on_soft_labels_and_records_them",
+    "tests/emotion/test_distill.py::test_distill_cli_writes_soft_labels_and_reuses_each_teachers_reading",
+    "tests/recommender/test_rec_db_failures.py::test_concurrent_syncs_with_diverging_contents_both_succeed",
+    "tests/recommender/test_rec_db_failures.py::test_data_version_bumps_from_several_processes_are_never_lost",
+)
+
+
+class _Uses:
+    """What a test's code reaches: shared resources (names or paths) and whether it starts Chromium."""
+
+    def __init__(self) -> None:
+        self.shared: dict[str, Path] = {}  # label -> path
+        self.browser = False
+
+
+def _in_tests(code: types.CodeType) -> bool:
+    return Path(code.co_filename).resolve().is_relative_to(TESTS_DIR)
+
+
+def _scan(code: types.CodeType, namespace: dict, uses: _Uses, seen: set[types.CodeType]) -> None:
+    """Walk ``code`` (nested functions, and helper functions of tests/ it names) for shared files and Chromium."""
+    if code in seen or not _in_tests(code):
+        return
+    seen.add(code)
+    for name in code.co_names:
+        if name in SHARED_NAMES:
+            resource = SHARED_NAMES[name]
+            uses.shared[RESOURCES[resource]] = resource_path(resource)
+        if name in BROWSER_NAMES:
+            uses.browser = True
+        value = namespace.get(name)
+        if is_shared_path(value):
+            uses.shared[str(value)] = value
+        elif callable(value):
+            target = inspect.unwrap(value)
+            if isinstance(target, types.FunctionType):
+                _scan(target.__code__, target.__globals__, uses, seen)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _scan(const, namespace, uses, seen)
+
+
+def _functions_of(item: pytest.Function) -> Iterable[types.FunctionType]:
+    """The test function and the functions of the fixtures it uses (those defined in tests/)."""
+    yield inspect.unwrap(getattr(item.function, "__func__", item.function))
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        func = inspect.unwrap(getattr(definitions[-1].func, "__func__", definitions[-1].func))
+        if isinstance(func, types.FunctionType):
+            yield func
+
+
+def _uses(item: pytest.Function) -> _Uses:
+    uses, seen = _Uses(), set()
+    for func in _functions_of(item):
+        _scan(func.__code__, func.__globals__, uses, seen)
+    for marker in item.iter_markers("needs_shared"):
+        for resource in marker.args:
+            uses.shared[RESOURCES[resource]] = resource_path(resource)
+    return uses
+
+
+def _needs_postgres(item: pytest.Function) -> bool:
+    if POSTGRES_FIXTURES & set(item.fixturenames):
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(params.get(name) == "postgresql" for name in POSTGRES_PARAMETRISED)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs (see the module docstring) and skip those whose ../shared files are
+    missing."""
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        uses = _uses(item)
+        if uses.browser or item.path.resolve().is_relative_to(E2E_DIR):
+            item.add_marker(pytest.mark.browser)
+        if _needs_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+        for label, path in uses.shared.items():
+            reason = missing_reason(path, None if label == str(path) else label)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Cluster]:
+    """A real PostgreSQL server for the whole session (CI's, or one started here), shared by every folder."""
+    cluster = cluster_from_env_or_start()
+    yield cluster
+    cluster.stop()
