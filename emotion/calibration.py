@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion.labels import NUM_CLASSES
+from emotion.labels import EMOTIONS, NUM_CLASSES
 
 # Log-probabilities are taken of probabilities floored here (a reading of exactly 0 would be -inf).
 PROB_FLOOR: float = 1e-4
@@ -43,11 +43,17 @@ class NeutralReference:
     max_offset: np.ndarray
     faces: int
     model_sha256: str
+    # per emotion, how far above the average a resting face reads it at most (the 99th percentile): a look
+    # beyond that was an expression, not a resting face, and is refused instead of calibrated away
+    refuse_above: np.ndarray | None = None
 
     def as_dict(self) -> dict:
-        return {"mean_log_probs": [round(float(v), 5) for v in self.mean_log_probs],
-                "max_offset": [round(float(v), 5) for v in self.max_offset],
-                "faces": self.faces, "model_sha256": self.model_sha256}
+        out = {"mean_log_probs": [round(float(v), 5) for v in self.mean_log_probs],
+               "max_offset": [round(float(v), 5) for v in self.max_offset],
+               "faces": self.faces, "model_sha256": self.model_sha256}
+        if self.refuse_above is not None:
+            out["refuse_above"] = [round(float(v), 5) for v in self.refuse_above]
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict) -> NeutralReference:
@@ -56,7 +62,11 @@ class NeutralReference:
         if mean.shape != (NUM_CLASSES,) or cap.shape != (NUM_CLASSES,) or not (
                 np.all(np.isfinite(mean)) and np.all(np.isfinite(cap)) and np.all(cap >= 0)):
             raise ValueError("the neutral reference must hold 7 finite mean log-probabilities and 7 caps >= 0")
-        return cls(mean, cap, int(raw.get("faces", 0)), str(raw.get("model_sha256", "")))
+        refuse = raw.get("refuse_above")
+        refuse_arr = None if refuse is None else np.asarray(refuse, dtype=np.float64)
+        if refuse_arr is not None and (refuse_arr.shape != (NUM_CLASSES,) or not np.all(np.isfinite(refuse_arr))):
+            raise ValueError("the neutral reference's refuse_above must hold 7 finite numbers")
+        return cls(mean, cap, int(raw.get("faces", 0)), str(raw.get("model_sha256", "")), refuse_arr)
 
 
 def measure_reference(neutral_probs: np.ndarray, model_sha256: str, spread_quantile: float = 0.95
@@ -69,7 +79,8 @@ def measure_reference(neutral_probs: np.ndarray, model_sha256: str, spread_quant
     logs = log_probs(neutral_probs)
     mean = logs.mean(axis=0)
     cap = np.quantile(np.abs(logs - mean), spread_quantile, axis=0)
-    return NeutralReference(mean, cap, int(len(logs)), model_sha256)
+    refuse = np.quantile(logs - mean, 0.99, axis=0)
+    return NeutralReference(mean, cap, int(len(logs)), model_sha256, refuse)
 
 
 def load_reference(path: Path, model_path: Path | None = None) -> NeutralReference | None:
@@ -113,6 +124,12 @@ def calibrate(neutral_readings: np.ndarray, reference: NeutralReference, min_rea
         raise CalibrationError("Not enough of your face was seen to calibrate: look at the camera with a relaxed "
                                "face for three seconds and try again.")
     offsets = log_probs(readings).mean(axis=0) - reference.mean_log_probs
+    if reference.refuse_above is not None:
+        beyond = [i for i in range(NUM_CLASSES) if EMOTIONS[i] != "neutral" and offsets[i] > reference.refuse_above[i]]
+        if beyond:
+            worst = max(beyond, key=lambda i: offsets[i] - reference.refuse_above[i])
+            raise CalibrationError(f"Your face looked {EMOTIONS[worst]} rather than relaxed, so nothing was "
+                                   "calibrated: relax your face, look at the camera and try again.")
     offsets = np.clip(offsets, -reference.max_offset, reference.max_offset)
     return PersonalCalibration(offsets, len(readings))
 
