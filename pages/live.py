@@ -122,7 +122,7 @@ def calibration_line(state: object) -> None:
         st.caption(f":material/error: {state.message}")
     elif state.kind == "on":
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.caption(f":material/tune: {state.message}")
+            st.caption(f":material/tune: {state.message}", width="content")
             if st.button("Undo", key="live_calibration_clear", type="tertiary",
                          help="Forget the calibration: back to the model's own reading"):
                 live.clear_calibration()

@@ -72,15 +72,20 @@ with st.container(key="card-metrics"):
     else:
         private, public = split_report(metrics, "private"), split_report(metrics, "public")
         trip = round_trip(metrics)
-        figures = [("PrivateTest accuracy", number(private, "accuracy")),
-                   ("PublicTest accuracy", number(public, "accuracy"))]
+        # short labels: five tiles share one row on a computer (a long one was cut to "Through the app's ow…")
+        figures = [("PrivateTest", number(private, "accuracy"), "Accuracy on 3,589 faces never used to choose"),
+                   ("PublicTest", number(public, "accuracy"), "Accuracy on the 3,589 faces that chose the epoch")]
         if trip is not None:
-            figures.append(("Through the app's own face crop", trip.round_trip_accuracy))
-        figures += [("Disgust found (recall)", number(private, "per_class", "disgust", "recall")),
-                    ("Fear found (recall)", number(private, "per_class", "fear", "recall"))]
-        figures = [(label, value) for label, value in figures if value is not None]
-        for column, (label, value) in zip(st.columns(len(figures) or 1), figures):
-            column.metric(label, f"{value:.1%}")
+            figures.append(("Via the app", trip.round_trip_accuracy,
+                            "PublicTest faces in photo-like frames, found and cropped by the app itself: accuracy "
+                            "on the faces it found (see below)"))
+        figures += [("Disgust recall", number(private, "per_class", "disgust", "recall"),
+                     "Of the PrivateTest faces showing disgust, the share read as disgust"),
+                    ("Fear recall", number(private, "per_class", "fear", "recall"),
+                     "Of the PrivateTest faces showing fear, the share read as fear")]
+        figures = [(label, value, hint) for label, value, hint in figures if value is not None]
+        for column, (label, value, hint) in zip(st.columns(len(figures) or 1), figures):
+            column.metric(label, f"{value:.1%}", help=hint)
         st.markdown(
             """
 - **PrivateTest:** 3,589 faces never used while training or choosing the model; its accuracy is the one
@@ -99,7 +104,9 @@ with st.container(key="card-metrics"):
                 f"and crop each face itself. Placed in photo-like frames and sent through the app's detector "
                 f"and crop, {trip.faces:,} PublicTest faces were found {trip.detected:.0%} of the time and "
                 f"read correctly {trip.round_trip_accuracy:.1%} of the time, against "
-                f"{trip.direct_accuracy:.1%} for the same faces as ready-made crops: {change}."
+                f"{trip.direct_accuracy:.1%} for the same faces as ready-made crops: {change}. Both figures "
+                f"count only the faces the app found, so they differ from the PublicTest tile, which counts "
+                f"every face."
             )
         table = per_class_frame(private, public)
         if len(table.columns) > 1:
@@ -137,5 +144,6 @@ with st.container(key="card-bench"):
                    + "; a video frame is 640×480. Figures from the scripts in bench/.")
     recall = detector_recall_frame(bench["detectors"])
     if not recall.empty:
-        st.markdown("**Face detectors compared** (share of the test faces found)")
+        st.markdown("**Face detectors compared** (share of the test faces found in `bench/detectors.py`'s own "
+                    "frames, a smaller and easier set than the round trip above, so its share found differs)")
         st.table(recall.set_index("Detector"))
