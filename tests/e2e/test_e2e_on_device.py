@@ -108,7 +108,8 @@ def test_a_happy_face_read_in_the_browser_brings_happy_music(device_url: str, tm
         music = time.monotonic()
         record_timing(f"happy_{viewport}", {"camera_after_click_s": camera - clicked, "mood_s": mood - camera,
                                             "music_s": music - camera, "load_average": os.getloadavg()[0]})
-        page.get_by_text("Reading your expression in this browser", exact=False).wait_for(timeout=10_000)
+        # a face being read needs no status box (the headline is the news); the page says where it is read
+        page.get_by_text("Your camera stays in this browser", exact=False).wait_for(timeout=10_000)
         page.get_by_text("ms per analysed frame in this browser", exact=False).wait_for(timeout=10_000)
         # the preview plays inside the component, with the box and the label drawn over it
         frame = page.frame_locator(COMPONENT)
