@@ -19,7 +19,7 @@ from faces import clear_face
 
 TABS = 3  # the first tab warms the server up (model, database, thread pools); the others must leave nothing
 FD_SLACK = 3  # descriptors a busy server may hold for a moment (a log file rotated, a socket in TIME_WAIT...)
-SETTLE_S = 45.0  # the reaper releases a closed tab's video within ~6 s; a loaded machine takes longer (the wait ends early)
+SETTLE_S = 45.0  # the reaper frees a closed tab's video in ~6 s; a loaded machine takes longer (ends early)
 # Streamlit keeps a closed tab's session (with its own event loop: 3 descriptors) for a reconnect, 120 s by
 # default (server.disconnectedSessionTTL); shortened here so the test sees what stays after that.
 SESSION_TTL_S = 5
