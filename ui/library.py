@@ -211,7 +211,8 @@ def show_connect_spotify() -> None:
     """The way to Spotify keys for someone who has never seen a developer dashboard, with Test connection."""
     st.markdown("**Connect Spotify to keep these playlists up to date** (optional).")
     show_key_steps()
-    connection_section()
+    connection_button()
+    connection_answer_box()
     st.markdown(
         "**Meanwhile everything else works:** every playlist below plays on the Live and Snapshot screens, "
         "which pick music from the built-in catalogue. Only reading your playlists' track lists into Moodtune "
@@ -311,11 +312,15 @@ def run_connection_test() -> tuple[str, str]:
     return connection_answer(found, check, secrets_file())
 
 
-def connection_section() -> None:
-    """The "Test connection" button and its last answer (kept until the next press)."""
+def connection_button() -> None:
+    """The "Test connection" button: a press runs the test and keeps its answer for ``connection_answer_box``."""
     if st.button("Test connection", icon=":material/network_check:", key="test-connection",
                  help="Checks whether Moodtune finds your Spotify keys and whether Spotify accepts them."):
         st.session_state[CHECK_KEY] = run_connection_test()
+
+
+def connection_answer_box() -> None:
+    """The last "Test connection" answer (kept until the next press)."""
     answer = st.session_state.get(CHECK_KEY)
     if answer:
         kind, sentence = answer
@@ -359,11 +364,13 @@ def sync_section(engine: Engine) -> None:
     if credentials is None:
         show_connect_spotify()
     elif job is None:
-        if st.button("Sync now", icon=":material/sync:", key="sync-now",
-                     help="Reads every playlist below from Spotify. You can keep using the app meanwhile."):
-            st.session_state[JOB_KEY] = start_sync(engine, credentials)
-            st.rerun()
-        connection_section()
+        with st.container(horizontal=True, key="sync-buttons"):
+            if st.button("Sync now", icon=":material/sync:", key="sync-now",
+                         help="Reads every playlist below from Spotify. You can keep using the app meanwhile."):
+                st.session_state[JOB_KEY] = start_sync(engine, credentials)
+                st.rerun()
+            connection_button()
+        connection_answer_box()
         with st.expander("How to set or change the Spotify keys"):
             show_key_steps()
     if job is not None:
