@@ -274,8 +274,9 @@ def connection_answer(found: KeySources, check: ConnectionCheck | None, path: Pa
     if check is None:  # usable keys are always checked; nothing more to say without an answer
         return "success", found_words
     if check.outcome == WORKS:
-        return "success", (f"**It works: Spotify accepted the keys** (answered in {check.seconds:.1f} s). "
-                           f"{found_words} Sync now can read your playlists.")
+        speed = f"in {check.seconds:.1f} s" if check.seconds >= 0.1 else "at once"
+        return "success", (f"**It works: Spotify accepted the keys** (answered {speed}). {found_words} "
+                           "Sync now can talk to Spotify.")
     if check.outcome == REJECTED:
         if check.reason == "invalid_grant":
             return "error", (f"**Spotify rejected the refresh token** (invalid grant). {found_words} It was revoked "
