@@ -274,6 +274,12 @@ LIVE_CAPTURE_FPS: float = _number("MOODTUNE_LIVE_CAPTURE_FPS", 15.0, minimum=0, 
 # whether Live also classifies each face's mirror image (flip TTA: +1.8 ms per face, +0.8 to 1.5 points in the
 # round trip, bench/live_analysis.py); Snapshot always does
 LIVE_FLIP_TTA: bool = _flag("MOODTUNE_LIVE_FLIP_TTA", True)
+# Whether the server path sends the video back with the face boxes drawn on it (WebRTC SENDRECV: the preview
+# the user sees is the server's video), or receives only (SENDONLY) while the page shows the browser's own
+# camera with the server's latest box and mood drawn over it (ui/live_preview/). 0 saves the server the
+# VP8 encode, the sending half of the transport and the drawing (bench/session_cost.py, README "What one
+# server carries"), at the cost of boxes that follow the face once a second instead of with the video.
+LIVE_VIDEO_BACK: bool = _flag("MOODTUNE_LIVE_VIDEO_BACK", True)
 
 
 def exit_on_settings_problems(program: str) -> None:
