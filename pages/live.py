@@ -238,7 +238,7 @@ else:
         if preview_slot is not None:
             with preview_slot:
                 live_preview("live_preview", status.streaming, reading.boxes if status.streaming else (),
-                             reading.mood, reading.confidence)
+                             reading.mood, reading.confidence, config.LIVE_SENT_FPS)
         show_reading(reading, status)
         offer_device_path(status)  # the connection failed: the on-device path in one click
 

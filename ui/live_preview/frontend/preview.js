@@ -7,11 +7,13 @@
  * an iframe of the same origin beside this one) opens the camera when the user presses START; this module
  * wraps that iframe's getUserMedia as soon as the iframe is there, keeps the stream it returns, and plays
  * it in its own <video>. (A second getUserMedia on the same camera would mute the first one on iOS Safari.)
+ * It also keeps that iframe's video sender and, once connected, caps the frames a second it sends the server
+ * (`send_fps`, RTCRtpSender maxFramerate): the server analyses a few a second; the preview keeps them all.
  *
  * Streamlit custom-component protocol (components v1), spoken directly with window.postMessage:
  *   -> parent  {isStreamlitMessage, type: "streamlit:componentReady", apiVersion: 1}
  *   <- parent  {type: "streamlit:render", args}   args: {streaming, boxes: [[x, y, w, h] fractions], mood,
- *                                                        confidence}, on each 1-s refresh of the page
+ *                                                        confidence, send_fps}, on each 1-s refresh
  *   -> parent  {isStreamlitMessage, type: "streamlit:setFrameHeight", height}
  * It sends no value: it never reruns the page.
  */
@@ -30,7 +32,7 @@ const view = {
   message: document.getElementById("message"),
 };
 
-const shown = { streaming: false, boxes: [], mood: null, confidence: 0 };
+const shown = { streaming: false, boxes: [], mood: null, confidence: 0, sendFps: 0 };
 
 // --- the Streamlit protocol ---------------------------------------------------------------------------
 function post(type, data) {
@@ -59,21 +61,54 @@ function argsFrom(args) {
     boxes,
     mood: typeof args.mood === "string" ? args.mood.slice(0, 40) : null,
     confidence,
+    sendFps: typeof args.send_fps === "number" && args.send_fps >= 1 && args.send_fps <= 60 ? args.send_fps : 0,
   };
 }
 
 // --- the camera stream of the WebRTC component ----------------------------------------------------------
-/** Wrap getUserMedia in the WebRTC component's window (once per window) to keep the stream it opens. */
+/** Wrap getUserMedia in the WebRTC component's window (once per window) to keep the stream it opens, and
+ * RTCPeerConnection's addTrack to keep the senders (their frame rate is capped once connected). */
 function watchCamera(win) {
   const media = win.navigator && win.navigator.mediaDevices;
-  if (!media || typeof media.getUserMedia !== "function" || media.__moodtunePreview) return;
-  const original = media.getUserMedia.bind(media);
-  media.getUserMedia = async (constraints) => {
-    const stream = await original(constraints);
-    win.__moodtuneCameraStream = stream;
-    return stream;
-  };
-  media.__moodtunePreview = true;
+  if (media && typeof media.getUserMedia === "function" && !media.__moodtunePreview) {
+    const original = media.getUserMedia.bind(media);
+    media.getUserMedia = async (constraints) => {
+      const stream = await original(constraints);
+      win.__moodtuneCameraStream = stream;
+      return stream;
+    };
+    media.__moodtunePreview = true;
+  }
+  const proto = win.RTCPeerConnection && win.RTCPeerConnection.prototype;
+  if (proto && typeof proto.addTrack === "function" && !proto.__moodtunePreview) {
+    const addTrack = proto.addTrack;
+    proto.addTrack = function moodtuneAddTrack(...args) {
+      const sender = addTrack.apply(this, args);
+      if (sender && sender.track && sender.track.kind === "video") {
+        win.__moodtuneSenders = [...(win.__moodtuneSenders || []).slice(-3), { pc: this, sender, capped: null }];
+      }
+      return sender;
+    };
+    proto.__moodtunePreview = true;
+  }
+}
+
+/** Send the server at most ``fps`` frames a second (it analyses only a few; the preview keeps every frame).
+ * Applied once the connection is up: setParameters before negotiation is refused by some browsers. */
+function capFrameRate(win, fps) {
+  if (!(fps > 0)) return;
+  for (const entry of win.__moodtuneSenders || []) {
+    if (entry.capped === fps || entry.pc.connectionState !== "connected") continue;
+    entry.capped = fps;
+    try {
+      const parameters = entry.sender.getParameters();
+      if (!parameters.encodings || !parameters.encodings.length) parameters.encodings = [{}];
+      parameters.encodings.forEach((encoding) => { encoding.maxFramerate = fps; });
+      entry.sender.setParameters(parameters).catch(() => { entry.capped = "refused"; });
+    } catch (error) {
+      entry.capped = "refused"; // an older browser: the server gets every frame, as with video sent back
+    }
+  }
 }
 
 /** The live camera stream of the page's WebRTC component, or null (not started, stopped, not found). */
@@ -90,6 +125,7 @@ function cameraStream() {
       win = frame.contentWindow;
       if (!win || !frame.contentDocument || frame.contentDocument.readyState !== "complete") continue;
       watchCamera(win);
+      capFrameRate(win, shown.sendFps);
     } catch (error) {
       continue;
     }
