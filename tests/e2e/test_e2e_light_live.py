@@ -159,7 +159,7 @@ def test_light_live_shows_the_own_camera_with_the_mood_and_plays_music(light_url
         shoot(page, f"happy_{viewport}")
         # Stop: the picture goes, the page says the camera is paused, nothing breaks
         press(page, "STOP")
-        page.get_by_text("Camera paused", exact=False).wait_for(timeout=30_000)  # type: ignore[attr-defined]
+        page.get_by_text("Camera paused: the video stops", exact=False).wait_for(timeout=30_000)  # type: ignore[attr-defined]
         wait_for_preview(preview, 15, shown=False, green=False)
         assert page.get_by_text("Traceback").count() == 0  # type: ignore[attr-defined]
 

@@ -146,14 +146,16 @@ function showMessage(text) {
 function drawBoxes() {
   const canvas = view.overlay;
   const { videoWidth: width, videoHeight: height } = view.video;
-  if (!width || !height) return;
+  const context = canvas.getContext("2d");
+  if (!width || !height || !shown.streaming || view.stage.hidden) {
+    context.clearRect(0, 0, canvas.width, canvas.height); // nothing left over for the next start
+    return;
+  }
   if (canvas.width !== width || canvas.height !== height) {
     canvas.width = width;
     canvas.height = height;
   }
-  const context = canvas.getContext("2d");
   context.clearRect(0, 0, width, height);
-  if (!shown.streaming) return;
   const thickness = Math.max(2, Math.round(Math.min(width, height) / 160));
   context.font = `600 ${Math.max(12, Math.round(Math.max(width, height) / 24))}px system-ui, sans-serif`;
   context.textBaseline = "bottom";
