@@ -131,9 +131,13 @@ def calibration_line(state: object) -> None:
 
 
 def details(reading: object, streaming_now: bool) -> None:
-    """The seven bars, the timeline and the session's history, folded away."""
-    with st.expander("Details: all seven moods, your mood over time, this session's history",
-                     icon=":material/insights:"):
+    """The seven bars, the timeline and the session's history, folded away and drawn only while unfolded: the
+    history table alone was half of a streaming session's 1-s refresh (bench/session_cost.py)."""
+    box = st.expander("Details: all seven moods, your mood over time, this session's history",
+                      icon=":material/insights:", key="live_details", on_change="rerun")
+    with box:
+        if not box.open:
+            return
         if streaming_now and reading.probs is not None:
             st.vega_lite_chart(spec=probability_spec(reading.probs), width="stretch")  # altair's spec, made once
         if not reading.timeline:

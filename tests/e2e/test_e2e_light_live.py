@@ -157,6 +157,13 @@ def test_light_live_shows_the_own_camera_with_the_mood_and_plays_music(light_url
         page.get_by_text("frames analysed per second").last.wait_for(timeout=15_000)  # type: ignore[attr-defined]
         assert_no_video_came_back(page)
         shoot(page, f"happy_{viewport}")
+        # the folded details are drawn once unfolded (and only then: they cost the 1-s refresh half its time)
+        assert page.get_by_text("Your mood over time", exact=True).count() == 0  # type: ignore[attr-defined]
+        page.get_by_text("Details: all seven moods", exact=False).click()  # type: ignore[attr-defined]
+        page.get_by_text("Your mood over time", exact=True).wait_for(timeout=15_000)  # type: ignore[attr-defined]
+        page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for(timeout=15_000)  # type: ignore[attr-defined]
+        page.get_by_text("This session", exact=False).first.wait_for(timeout=5_000)  # type: ignore[attr-defined]
+        shoot(page, f"details_{viewport}")
         # Stop: the picture goes, the page says the camera is paused, nothing breaks
         press(page, "STOP")
         page.get_by_text("Camera paused: the video stops", exact=False).wait_for(timeout=30_000)  # type: ignore[attr-defined]
