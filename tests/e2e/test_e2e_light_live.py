@@ -97,7 +97,8 @@ def preview_frame(page: object) -> object:
 
 
 def webrtc_frame(page: object) -> object:
-    return page.locator('iframe[title*="webrtc_streamer"]').element_handle().content_frame()  # type: ignore[attr-defined]
+    frame = page.locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    return frame.element_handle().content_frame()
 
 
 def wait_for_preview(frame: object, timeout_s: float, **wanted: object) -> dict:
@@ -166,7 +167,8 @@ def test_light_live_shows_the_own_camera_with_the_mood_and_plays_music(light_url
         shoot(page, f"details_{viewport}")
         # Stop: the picture goes, the page says the camera is paused, nothing breaks
         press(page, "STOP")
-        page.get_by_text("Camera paused: the video stops", exact=False).wait_for(timeout=30_000)  # type: ignore[attr-defined]
+        paused = page.get_by_text("Camera paused: the video stops", exact=False)  # type: ignore[attr-defined]
+        paused.wait_for(timeout=30_000)
         wait_for_preview(preview, 15, shown=False, green=False)
         assert page.get_by_text("Traceback").count() == 0  # type: ignore[attr-defined]
 
