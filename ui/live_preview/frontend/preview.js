@@ -192,9 +192,17 @@ function update() {
   document.body.dataset.preview = playing ? "playing" : shown.streaming ? "waiting" : "idle";
   // streaming, but no stream to show after the first seconds: say so in plain words (never a blank box)
   showMessage(shown.streaming && !playing && (!found || waitedLongEnough()) ? NO_PICTURE : "");
-  drawBoxes();
-  reportHeight();
+  // redraw only when what is drawn changed (this runs 4 times a second; the boxes change once a second)
+  const drawn = JSON.stringify([playing, shown.boxes, shown.mood, shown.confidence, view.video.videoWidth,
+    view.video.videoHeight]);
+  if (drawn !== lastDrawn) {
+    lastDrawn = drawn;
+    drawBoxes();
+    reportHeight();
+  }
 }
+
+let lastDrawn = "";
 
 let streamingSince = null;
 function waitedLongEnough() {
