@@ -193,7 +193,7 @@ def open_sessions(context: object, url: str, sessions: int) -> list[object]:
     for page in pages:
         start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
         start.wait_for(timeout=90_000)
-        start.click()
+        start.click(timeout=90_000)  # a loaded machine: 16 tabs starting their cameras at once
     return pages
 
 
