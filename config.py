@@ -276,6 +276,23 @@ LIVE_CAPTURE_FPS: float = _number("MOODTUNE_LIVE_CAPTURE_FPS", 15.0, minimum=0, 
 # whether Live also classifies each face's mirror image (flip TTA: +1.8 ms per face, +0.8 to 1.5 points in the
 # round trip, bench/live_analysis.py); Snapshot always does
 LIVE_FLIP_TTA: bool = _flag("MOODTUNE_LIVE_FLIP_TTA", True)
+# Whether the server path sends the video back with the face boxes drawn on it (WebRTC SENDRECV: the preview
+# the user sees is the server's video), or receives only (SENDONLY) while the page shows the browser's own
+# camera with the server's latest box and mood drawn over it (ui/live_preview/). 0 saves the server the
+# VP8 encode, the sending half of the transport and the drawing (bench/session_cost.py, README "What one
+# server carries"), at the cost of boxes that follow the face once a second instead of with the video.
+LIVE_VIDEO_BACK: bool = _flag("MOODTUNE_LIVE_VIDEO_BACK", True)
+# With no video back, the most frames a second the browser sends the server (RTCRtpSender maxFramerate; the
+# preview still shows every captured frame): the server analyses LIVE_ANALYSIS_FPS of them, and every frame
+# sent costs it decoding and transport. 8, twice the 4 analysed: with 6, frames arriving in bursts on a
+# loaded machine left 3.3-4.2 analysed a second, with 8 a steady 3.7-4.2. 0: no cap (the capture's rate).
+LIVE_SENT_FPS_DEFAULT: float = 8.0
+LIVE_SENT_FPS: float = _number("MOODTUNE_LIVE_SENT_FPS", LIVE_SENT_FPS_DEFAULT, minimum=0, maximum=60)
+if 0 < LIVE_SENT_FPS < LIVE_ANALYSIS_FPS:
+    _problem("MOODTUNE_LIVE_SENT_FPS", os.environ["MOODTUNE_LIVE_SENT_FPS"],
+             f"must be 0 (no cap) or at least MOODTUNE_LIVE_ANALYSIS_FPS ({LIVE_ANALYSIS_FPS:g})",
+             f"{LIVE_SENT_FPS_DEFAULT:g}")
+    LIVE_SENT_FPS = LIVE_SENT_FPS_DEFAULT
 
 
 def exit_on_settings_problems(program: str) -> None:

@@ -16,6 +16,7 @@ asked (``--write`` → bench/capacity.json, or ``--out FILE``), so a run never d
 
     python bench/capacity.py --sessions 1,2,4,8 --seconds 40 [--server-cpus 0] [--write]
     python bench/capacity.py --sessions 16 --server-cpus 0 --camera 320x240   # lighter browsers
+    python bench/capacity.py --sessions 8,16 --server-cpus 0 --env MOODTUNE_LIVE_VIDEO_BACK=0   # a server setting
 
 With ``--server-cpus`` the browsers run on the other CPUs (``--browser-cpus`` to choose). ``--camera`` sets
 the fake webcam's size (a smaller one costs the browsers less to encode; the app still asks the browser
@@ -192,7 +193,7 @@ def open_sessions(context: object, url: str, sessions: int) -> list[object]:
     for page in pages:
         start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
         start.wait_for(timeout=90_000)
-        start.click()
+        start.click(timeout=90_000)  # a loaded machine: 16 tabs starting their cameras at once
     return pages
 
 
@@ -247,6 +248,23 @@ def cpu_list(parser: argparse.ArgumentParser, text: str) -> set[int]:
     return cpus
 
 
+def server_settings(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, str]:
+    """``--env MOODTUNE_NAME=VALUE`` options as environment entries for the server (only Moodtune's settings)."""
+    settings = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("MOODTUNE_"):
+            parser.error(f"--env takes MOODTUNE_NAME=VALUE, got {item!r}")
+        settings[name] = value
+    if settings:  # refused by the app's own checks (config.py): say so now, not after a run on the defaults
+        check = subprocess.run([sys.executable, "-c", "import config; "
+                                "config.exit_on_settings_problems('--env')"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, env={**os.environ, **settings})
+        if check.returncode != 0:
+            parser.error(check.stderr.strip() or "the server settings were refused")
+    return settings
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", default="1,2,4", help="comma-separated session counts (each <= 16)")
@@ -262,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browsers", type=int, default=0,
                         help="device mode: real Chromium tabs measured first (0..4), beside the protocol clients")
     parser.add_argument("--client-cpus", default=None, help="device mode: pin the clients, e.g. 1")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the server, e.g. MOODTUNE_LIVE_VIDEO_BACK=0 (repeatable)")
     parser.add_argument("--write", action="store_true", help="write the figures to bench/capacity.json")
     parser.add_argument("--out", type=Path, default=None, help="write the figures to this JSON file instead")
     args = parser.parse_args(argv)
@@ -280,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--camera must be WIDTHxHEIGHT within 64x48..1920x1080, e.g. 320x240")
     if not 1 <= args.camera_fps <= 30:
         parser.error("--camera-fps must be 1..30")
+    extra_env = server_settings(parser, args.env)
     browser_cpus = cpu_list(parser, args.browser_cpus) if args.browser_cpus else None
     if browser_cpus is None and args.server_cpus:
         browser_cpus = (set(os.sched_getaffinity(0)) - cpu_list(parser, args.server_cpus)) or None
@@ -295,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         face = cv2.imread(str(config.TEST_FACES_DIR / "happy_astronaut.png"))
         width, height = camera
         write_y4m(video, [(face_canvas(face, width, height, round(height * 440 / 480)), 2.0)], fps=args.camera_fps)
-        server, url, log_path = start_server(workdir, args.server_cpus)
+        server, url, log_path = start_server(workdir, args.server_cpus, extra_env)
         if browser_cpus:
             os.sched_setaffinity(0, browser_cpus)  # Chromium and its driver inherit it; the server is started
         try:
@@ -325,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "server_cpus": args.server_cpus,
                "browser_cpus": ",".join(map(str, sorted(browser_cpus))) if browser_cpus else None,
                "webcam": f"{width}x{height} at {args.camera_fps} fps, the astronaut photo",
-               "analysis_fps_cap": config.LIVE_ANALYSIS_FPS,
+               "analysis_fps_cap": float(extra_env.get("MOODTUNE_LIVE_ANALYSIS_FPS") or config.LIVE_ANALYSIS_FPS),
+               "settings": extra_env,
                "seconds": args.seconds, "warmup": args.warmup, "levels": [asdict(level) for level in results]}
     out = args.out or (config.BENCH_DIR / "capacity.json" if args.write else None)
     if out is not None:

@@ -31,6 +31,7 @@ from ui.live import (
     session_holder,
     show_status,
 )
+from ui.live_preview import live_preview
 from ui.live_device import ON_DEVICE, choose_live_path, device_live_panel, offer_device_path
 from ui.live_view import PENDING_SHOW_AFTER_S, clock_text, history_csv, mood_history, music_line_html, visitor_zone
 from ui.music import mode_switch, recommendation_for, render_recommendation, set_now_playing
@@ -130,9 +131,13 @@ def calibration_line(state: object) -> None:
 
 
 def details(reading: object, streaming_now: bool) -> None:
-    """The seven bars, the timeline and the session's history, folded away."""
-    with st.expander("Details: all seven moods, your mood over time, this session's history",
-                     icon=":material/insights:"):
+    """The seven bars, the timeline and the session's history, folded away and drawn only while unfolded: the
+    history table alone was half of a streaming session's 1-s refresh (bench/session_cost.py)."""
+    box = st.expander("Details: all seven moods, your mood over time, this session's history",
+                      icon=":material/insights:", key="live_details", on_change="rerun")
+    with box:
+        if not box.open:
+            return
         if streaming_now and reading.probs is not None:
             st.vega_lite_chart(spec=probability_spec(reading.probs), width="stretch")  # altair's spec, made once
         if not reading.timeline:
@@ -206,12 +211,16 @@ else:
     with st.container(key="live-layout"):
         video_col, mood_col = st.columns([2, 3], gap="medium")
     with video_col, st.container(key="card-video"):
+        # no video back: the browser's own camera picture, filled by live_panel on each refresh (ui/live_preview)
+        preview_slot = None if config.LIVE_VIDEO_BACK else st.container(key="live-preview")
         ctx = webrtc_streamer(
             key="live",
-            mode=WebRtcMode.SENDRECV,
+            # SENDONLY (MOODTUNE_LIVE_VIDEO_BACK=0): no video back; the page shows the browser's own camera
+            mode=WebRtcMode.SENDRECV if config.LIVE_VIDEO_BACK else WebRtcMode.SENDONLY,
             rtc_configuration=rtc_configuration(),  # TURN: this session's own credentials
             media_stream_constraints=media_constraints(config.LIVE_CAPTURE_WIDTH, config.LIVE_CAPTURE_FPS),
-            video_frame_callback=live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH),
+            video_frame_callback=(live.frame_callback(pipeline, time.monotonic, config.LIVE_RETURN_WIDTH)
+                                  if config.LIVE_VIDEO_BACK else live.reading_callback(pipeline, time.monotonic)),
             async_processing=True,
             sendback_audio=False,
         )
@@ -231,6 +240,10 @@ else:
         status = live_status(reading, ctx.state.playing, ctx.state.signalling, age, now,
                              config.LIVE_CONNECT_TIMEOUT_S)
         live.log_problem(status)
+        if preview_slot is not None:
+            with preview_slot:
+                live_preview("live_preview", status.streaming, reading.boxes if status.streaming else (),
+                             reading.mood, reading.confidence, config.LIVE_SENT_FPS)
         show_reading(reading, status)
         offer_device_path(status)  # the connection failed: the on-device path in one click
 

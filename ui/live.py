@@ -75,6 +75,9 @@ class LiveReading:
     error: str | None = None
     timeline: tuple[TimelinePoint, ...] = ()
     analysed_fps: float = 0.0  # frames analysed per second over the last few seconds
+    # the last analysed frame's faces as (x, y, w, h) fractions of its width and height, largest first: what
+    # the browser's own preview draws when no video comes back (config.LIVE_VIDEO_BACK = 0)
+    boxes: tuple[tuple[float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,19 +171,28 @@ class LiveSession:
         """Read the faces in a full-size frame; return it ``size`` (w, h) large with the boxes drawn."""
         small = image if size == (image.shape[1], image.shape[0]) else cv2.resize(image, size,
                                                                                   interpolation=cv2.INTER_AREA)
+        shown = self.read_faces(pipeline, image, now)
+        if shown is None:
+            return np.array(small, copy=True)
+        return draw_face_boxes(small, _scaled(shown, size[0] / image.shape[1]))
+
+    def read_faces(self, pipeline: FramePipeline, image: np.ndarray, now: float) -> list[FaceReading] | None:
+        """Read the faces in a BGR frame and record them; return the faces to draw (None: analysis failed).
+
+        Never raises: a failure is recorded (shown on the page) and logged once per distinct problem.
+        """
         try:
             readings = pipeline.process(image)
             with self._lock:
-                shown = self._record(readings, now)
-            return draw_face_boxes(small, _scaled(shown, size[0] / image.shape[1]))
+                return self._record(readings, now, (image.shape[1], image.shape[0]))
         except Exception as error:  # noqa: BLE001 - the stream must survive one bad frame
             with self._lock:
                 if str(error) != self._reading.error:  # once per distinct problem, not per frame
                     log.warning("frame analysis failed: %s", error)
                 self._last_readings = []
-                self._reading = replace(self._reading, error=str(error), last_frame_at=now,
+                self._reading = replace(self._reading, error=str(error), last_frame_at=now, boxes=(),
                                         frames=self._reading.frames + 1, analysed=self._reading.analysed + 1)
-            return np.array(small, copy=True)
+            return None
 
     def redraw(self, small: np.ndarray, full_width: int) -> np.ndarray:
         """The last analysis's boxes over a frame that is not analysed (``full_width``: the analysed size)."""
@@ -188,9 +200,11 @@ class LiveSession:
             shown = list(self._last_readings)
         return draw_face_boxes(small, _scaled(shown, small.shape[1] / full_width))
 
-    def _record(self, readings: list[FaceReading], now: float) -> list[FaceReading]:
+    def _record(self, readings: list[FaceReading], now: float,
+                frame_size: tuple[int, int] | None = None) -> list[FaceReading]:
         """Feed the largest face to the smoother and publish the result (holding the lock).
 
+        ``frame_size`` (w, h) of the analysed frame: given, the boxes are published as fractions of it.
         Returns the readings to draw: the largest face labelled with the smoothed mood and figure, so the
         video agrees with the headline and the bars.
         """
@@ -211,7 +225,7 @@ class LiveSession:
             frames=previous.frames + 1, analysed=previous.analysed + 1, faces=len(readings),
             probs=smoothed.probs if has_probs else None, mood=mood, confidence=confidence,
             stable=smoothed.stable, last_frame_at=now, read_at=wall if readings else previous.read_at,
-            error=None, timeline=previous.timeline,
+            error=None, timeline=previous.timeline, boxes=_fractions(readings, frame_size),
         )
         shown = list(readings)
         if shown and mood is not None:
@@ -246,6 +260,21 @@ class LiveSession:
 
         return callback
 
+    def reading_callback(self, pipeline: FramePipeline, clock: Callable[[], float]) -> FrameCallback:
+        """The ``video_frame_callback`` when no video goes back (WebRTC SENDONLY): read the faces of at most
+        ``analysis_fps`` frames a second and hand every frame on untouched (nothing is drawn or encoded; the
+        browser draws the published boxes over its own camera picture).
+        """
+
+        def callback(frame: av.VideoFrame) -> av.VideoFrame:
+            now = clock()
+            watch_worker_loop()
+            if self._analysis_due(now):
+                self.read_faces(pipeline, frame.to_ndarray(format="bgr24"), now)
+            return frame  # nothing sends it on: streamlit-webrtc's receiver queue keeps the last few and drops them
+
+        return callback
+
     # --- the script thread ------------------------------------------------------------------------
     def reading(self, now: float | None = None) -> LiveReading:
         """A consistent copy of the latest results (``now``: monotonic seconds, for the analysed rate)."""
@@ -272,7 +301,7 @@ class LiveSession:
                 self._connection = _Connection(playing, signalling, now)
                 if playing != c.playing:
                     self._reading = replace(self._reading, last_frame_at=None, error=None, faces=0, frames=0,
-                                            analysed=0)
+                                            analysed=0, boxes=())
                     self._last_readings = []
             return now - (self._connection.since or now)
 
@@ -330,6 +359,16 @@ def media_constraints(capture_width: int, capture_fps: float) -> dict[str, objec
     if capture_fps > 0:
         video["frameRate"] = {"ideal": float(capture_fps)}
     return {"video": video or True, "audio": False}
+
+
+def _fractions(readings: list[FaceReading],
+               frame_size: tuple[int, int] | None) -> tuple[tuple[float, float, float, float], ...]:
+    """Each face's box as (x, y, w, h) fractions of the frame (empty when the frame size is unknown)."""
+    if not frame_size or min(frame_size) <= 0:
+        return ()
+    width, height = frame_size
+    return tuple((round(r.box[0] / width, 4), round(r.box[1] / height, 4), round(r.box[2] / width, 4),
+                  round(r.box[3] / height, 4)) for r in readings)
 
 
 def _scaled(readings: list[FaceReading], factor: float) -> list[FaceReading]:

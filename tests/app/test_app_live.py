@@ -294,7 +294,10 @@ def test_music_follows_a_mood_only_after_the_dwell(streaming: StreamingLive) -> 
     streaming.show("sad")
     sad = iframe_srcs(at)
     assert any("/embed/playlist/1n6cpWo9ant4WguEo91KZh" in s for s in sad) and sad != happy
-    assert "Your mood over time" in page_text(at)
+    assert "Your mood over time" not in page_text(at)  # folded: the details are not even drawn
+    at.session_state["live_details"] = True  # the visitor unfolds them
+    at.run()
+    assert "Your mood over time" in page_text(at) and len(at.get("vega_lite_chart")) == 2
     icons = "".join(str(e.proto.icon) for kind in ("info", "error", "warning") for e in getattr(at, kind))
     shown = page_text(at) + icons
     assert not any(ord(ch) >= 0x1F000 or 0x2600 <= ord(ch) <= 0x27BF for ch in shown)  # Material icons, no emoji

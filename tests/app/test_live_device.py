@@ -223,6 +223,9 @@ def test_on_device_live_shows_the_browser_readings_like_the_server_path(
     assert "mt-emotion-name\">happy<" in text and "frames analysed per second" in text
     assert "2 faces in view: the largest one (green box) drives the music" in text
     assert "ms per analysed frame in this browser" in text
+    assert not at.get("vega_lite_chart")  # folded away: not drawn
+    at.session_state["live_details"] = True  # unfolded
+    at.run()
     assert len(at.get("vega_lite_chart")) == 2  # the bars and the timeline, as on the server path
 
 
