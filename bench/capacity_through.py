@@ -304,5 +304,6 @@ def run_through_mode(args: object, levels: list[int], video: Path, flags: list[s
                     "(bench/capacity.py " + (f"--through {through}" if through else "--replicas 2") + ")",
             "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(),
             "server_cpus": getattr(args, "server_cpus", None), "through": through or "nginx, deploy/nginx.conf",
-            "replicas": sorted(front.pids), "webcam": str(video.name), "seconds": args.seconds,  # type: ignore[attr-defined]
-            "warmup": args.warmup, "levels": [asdict(level) for level in results]}  # type: ignore[attr-defined]
+            "replicas": sorted(front.pids), "webcam": str(video.name),
+            "seconds": args.seconds, "warmup": args.warmup,  # type: ignore[attr-defined]
+            "levels": [asdict(level) for level in results]}

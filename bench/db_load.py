@@ -523,7 +523,8 @@ def derive(results: list[KindResult], visit: dict[str, Any] | None) -> dict[str,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1,8,32,64", help=f"comma-separated client counts (each 1..{MAX_CLIENTS})")
-    parser.add_argument("--seconds", type=float, default=10.0, help=f"seconds per kind and client count (1..{MAX_SECONDS:g})")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help=f"seconds per kind and client count (1..{MAX_SECONDS:g})")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"comma-separated, from {', '.join(KINDS)}")
     parser.add_argument("--record-visit", type=float, default=0.0, metavar="SECONDS",
                         help=f"also record one Live visitor's statements for SECONDS (20..{MAX_VISIT_S:g})")
@@ -558,9 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     visit = None
     if args.record_visit:
         visit = record_visit(args.record_visit)
-        print(f"one Live visitor, {visit['steady_seconds']:.0f} s after the music started ({visit['mood_changes_seen']} "
-              f"mood changes seen): {visit['statements_per_min']:.1f} statements, {visit['transactions_per_min']:.1f} "
-              f"transactions, {visit['version_checks_per_min']:.1f} version checks, {visit['index_reads_per_min']:.1f} "
+        print(f"one Live visitor, {visit['steady_seconds']:.0f} s after the music started "
+              f"({visit['mood_changes_seen']} mood changes seen): {visit['statements_per_min']:.1f} statements, "
+              f"{visit['transactions_per_min']:.1f} transactions, {visit['version_checks_per_min']:.1f} version checks, {visit['index_reads_per_min']:.1f} "
               f"index builds a minute; arriving (page, START, first music, {visit['arrival_seconds']:.0f} s): "
               f"{visit['arrival']['statements']} statements, {visit['arrival']['transactions']} transactions",
               flush=True)
