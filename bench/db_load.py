@@ -562,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one Live visitor, {visit['steady_seconds']:.0f} s after the music started "
               f"({visit['mood_changes_seen']} mood changes seen): {visit['statements_per_min']:.1f} statements, "
               f"{visit['transactions_per_min']:.1f} transactions, {visit['version_checks_per_min']:.1f} version "
-              f"checks, {visit['index_reads_per_min']:.1f} index builds a minute; arriving (page, START, first music, {visit['arrival_seconds']:.0f} s): "
+              f"checks, {visit['index_reads_per_min']:.1f} index builds a minute; arriving (page, START, first "
+              f"music, {visit['arrival_seconds']:.0f} s): "
               f"{visit['arrival']['statements']} statements, {visit['arrival']['transactions']} transactions",
               flush=True)
     derived = derive(results, visit)
