@@ -7,8 +7,9 @@ app's PostgreSQL settings: pre-ping, timeouts), for ``--seconds``. Each kind is 
 
 * ``version_check``: the data-version read ``recommend()`` makes through ``get_index`` when its 5-s recheck
   is due (``read_tx`` + ``schema.data_version``): the only database work of a Live visitor's page.
-* ``recommend``: ``recommend()`` itself, as the Live page calls it on a music change (its index cached per
-  engine, rechecked every ``index.RECHECK_S``); the figures say how many transactions it issued per call.
+* ``recommend``: ``recommend()`` itself, as the Live page calls it on a music change, every client on one
+  engine as a replica's sessions share theirs (the index built once, its version rechecked at most every
+  ``index.RECHECK_S``); the figures say how many transactions it issued per call.
 * ``list_playlists``: ``list_playlists()``, the Library screen's list of playlists.
 * ``index_build``: ``build_index`` in one read transaction: every replica reads the whole catalogue once
   after each write that changes tracks or playlists (a sync, an added playlist); at most 8 clients (replicas).
@@ -27,7 +28,7 @@ the statements and transactions the app issued per minute once the music played.
 visitors one PostgreSQL serves is printed with its derivation.
 
     python bench/db_load.py --clients 1,8,32,64 --seconds 10 [--write]
-    python bench/db_load.py --record-visit 120 [--write]
+    python bench/db_load.py --no-load --record-visit 120          # only the recorded visit
     python bench/db_load.py --clients 1,8 --seconds 2 --kinds version_check,list_playlists   # a smoke run
 
 Bounded: at most 64 clients, 60 s per kind and level, a 300-s visit. Writes ``bench/db_load.json`` only
