@@ -21,6 +21,9 @@ asked (``--write`` → bench/capacity.json, or ``--out FILE``), so a run never d
 With ``--server-cpus`` the browsers run on the other CPUs (``--browser-cpus`` to choose). ``--camera`` sets
 the fake webcam's size (a smaller one costs the browsers less to encode; the app still asks the browser
 for its own capture size, ``config.LIVE_CAPTURE_WIDTH``).
+    python bench/capacity.py --replicas 2 --sessions 2,4,8 --seconds 30   # two replicas behind nginx
+    python bench/capacity.py --through http://127.0.0.1:8080 --replica-ports a=8501,b=8502 --sessions 2,4
+        (through a load balancer: sessions per replica, per-replica CPU; see bench/capacity_through.py)
     python bench/capacity.py --mode device --sessions 10,20,40 --browsers 2 --server-cpus 0 --client-cpus 1
         ("On this device" sessions: server CPU per session; see bench/capacity_device.py)
 """
@@ -282,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-cpus", default=None, help="device mode: pin the clients, e.g. 1")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for the server, e.g. MOODTUNE_LIVE_VIDEO_BACK=0 (repeatable)")
+    parser.add_argument("--replicas", type=int, default=0, choices=(0, 2),
+                        help="2: start two replicas on one PostgreSQL behind nginx (deploy/nginx.conf) and sweep "
+                             "through it (bench/capacity_through.py; figures to capacity_through.json)")
+    parser.add_argument("--through", default=None, metavar="URL",
+                        help="sweep through a load balancer already running at URL (e.g. http://127.0.0.1:8080)")
+    parser.add_argument("--replica-ports", default=None, metavar="a=8501,b=8502",
+                        help="with --through: the local replicas (nginx's letters) whose CPU to read")
     parser.add_argument("--write", action="store_true", help="write the figures to bench/capacity.json")
     parser.add_argument("--out", type=Path, default=None, help="write the figures to this JSON file instead")
     args = parser.parse_args(argv)
@@ -306,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         browser_cpus = (set(os.sched_getaffinity(0)) - cpu_list(parser, args.server_cpus)) or None
     if not CHROMIUM.exists():
         parser.error("needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
+    if args.replicas or args.through:
+        if args.env:
+            parser.error("--env sets the one server this script starts; not with --replicas or --through")
+        return through_main(parser, args, levels, camera, browser_cpus)
     from playwright.sync_api import sync_playwright
 
     ensure_ice_address()
@@ -371,6 +385,36 @@ def device_main(parser: argparse.ArgumentParser, args: argparse.Namespace, level
     args.device_levels = levels
     figures = run_device_mode(args, start_server, cpu_seconds)
     out = args.out or (config.BENCH_DIR / "capacity_device.json" if args.write else None)
+    if out is not None:
+        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {out}")
+    return 0
+
+
+def through_main(parser: argparse.ArgumentParser, args: argparse.Namespace, levels: list[int],
+                 camera: tuple[int, ...], browser_cpus: set[int] | None) -> int:
+    """``--replicas 2`` / ``--through URL``: the sweep through the load balancer (bench/capacity_through.py)."""
+    from capacity_through import parse_replica_ports, run_through_mode
+
+    if args.replicas and args.through:
+        parser.error("--replicas starts its own balancer: give either --replicas 2 or --through URL")
+    if args.through and not args.through.startswith(("http://", "https://")):
+        parser.error("--through must be the balancer's URL, e.g. http://127.0.0.1:8080")
+    if args.replica_ports and not args.through:
+        parser.error("--replica-ports goes with --through (--replicas 2 knows its replicas)")
+    try:
+        args.replica_ports = parse_replica_ports(args.replica_ports) if args.replica_ports else None
+    except ValueError as error:
+        parser.error(f"--replica-ports: {error}")
+    args.browser_cpus_set = browser_cpus
+    ensure_ice_address()
+    with tempfile.TemporaryDirectory(prefix="moodtune-capacity-video-") as tmp:
+        video = Path(tmp) / f"webcam_{camera[0]}x{camera[1]}.y4m"
+        face = cv2.imread(str(config.TEST_FACES_DIR / "happy_astronaut.png"))
+        write_y4m(video, [(face_canvas(face, camera[0], camera[1], round(camera[1] * 440 / 480)), 2.0)],
+                  fps=args.camera_fps)
+        figures = run_through_mode(args, levels, video, webcam_flags(video))
+    out = args.out or (config.BENCH_DIR / "capacity_through.json" if args.write else None)
     if out is not None:
         out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"written to {out}")

@@ -14,9 +14,7 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import string
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,75 +22,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import config
 from app_process import server_pid
-from browser import ARTIFACTS, CHROMIUM, ensure_ice_address, free_port, serve_app, webcam_flags, write_y4m
+from browser import ARTIFACTS, CHROMIUM, ensure_ice_address, serve_app, webcam_flags, write_y4m
 from faces import clear_face
-from tests.recommender.pg_cluster import cluster_from_env_or_start, create_database, drop_database
+from nginx_front import SHIPPED_PORTS, nginx_in_front, postgres_database, replica_of
 
-NGINX = Path("/usr/sbin/nginx")
-SHIPPED_PORTS = {"a": 8501, "b": 8502}
 SIDEBAR_PLAYER = '[data-testid="stSidebar"] iframe[src*="open.spotify.com/embed/playlist/"]'
 WEBRTC = 'iframe[title*="webrtc_streamer"]'
 # what the moved visitor sees once the other replica has picked the browser up (ui.live.MOVED_NOTICE)
 MOVED = "The connection to the server was lost and another server has picked it up"
 
 
-def nginx_conf(tmp_path: Path, listen: int, replicas: dict[str, int]) -> Path:
-    """deploy/nginx.conf with the test's ports, and its logs and temp files in ``tmp_path``."""
-    conf = (config.ROOT / "deploy" / "nginx.conf").read_text()
-    for name, shipped in SHIPPED_PORTS.items():
-        assert f"127.0.0.1:{shipped};" in conf and f"~:{shipped}$" in conf
-        conf = conf.replace(f"127.0.0.1:{shipped}", f"127.0.0.1:{replicas[name]}")
-        conf = conf.replace(f"~:{shipped}$", f"~:{replicas[name]}$")
-    assert "listen 8080;" in conf and "http {" in conf
-    conf = conf.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
-    local = "".join(f"    {kind}_temp_path {tmp_path / kind};\n" for kind in ("client_body", "proxy", "fastcgi",
-                                                                              "uwsgi", "scgi"))
-    conf = conf.replace("http {", f"http {{\n    access_log {tmp_path / 'access.log'};\n{local}", 1)
-    path = tmp_path / "nginx.conf"
-    path.write_text(conf)
-    return path
-
-
-@contextlib.contextmanager
-def nginx_in_front(tmp_path: Path, replicas: dict[str, int]) -> Iterator[str]:
-    """Debian's nginx, not a daemon, on a free port of 127.0.0.1 in front of ``replicas``."""
-    if not NGINX.exists():
-        pytest.fail("nginx is missing: apt-get install nginx (.ci/run installs it)")
-    folder = tmp_path / "nginx"
-    folder.mkdir()
-    port = free_port()
-    conf = nginx_conf(folder, port, replicas)
-    process = subprocess.Popen([str(NGINX), "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log"),
-                                "-g", f"daemon off; pid {folder / 'nginx.pid'};"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = (folder / "error.log").read_text(errors="replace") if (folder / "error.log").exists() else ""
-                pytest.fail(f"nginx did not start: {log[-2000:]}")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """An empty database on a real PostgreSQL (CI's, or one started here); the replicas create the tables."""
-    cluster = cluster_from_env_or_start()
-    url = create_database(cluster.url)
-    try:
+    with postgres_database() as url:
         yield url
-    finally:
-        drop_database(cluster.url, url)
-        cluster.stop()
 
 
 def _playlist_link() -> tuple[str, str]:
@@ -120,12 +65,6 @@ def two_visitors(flags: list[str]) -> Iterator[tuple[object, object]]:
                 raise
         finally:
             browser.close()
-
-
-def replica_of(page: object) -> str:
-    """Which replica answers this browser now (nginx names it in a header)."""
-    return page.evaluate(  # type: ignore[attr-defined]
-        "async () => (await fetch('/_stcore/health', {cache: 'no-store'})).headers.get('x-moodtune-replica')")
 
 
 def save_playlist(page: object, base: str) -> str:
