@@ -30,6 +30,14 @@ from pathlib import Path
 
 import pytest
 
+try:
+    # Imported before anything can import TensorFlow: streamlit_webrtc (aiortc, PyAV) imported *after*
+    # TensorFlow segfaults this interpreter (both bundle native libraries that clash in that order), and with
+    # parallel workers any test file may come first.
+    import streamlit_webrtc  # noqa: F401
+except ImportError:  # a clone without the app's requirements: the tests that need it skip or fail on their own
+    pass
+
 TESTS_DIR = Path(__file__).resolve().parent
 ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(ROOT))
