@@ -213,6 +213,8 @@ DB_STATEMENT_TIMEOUT_S: float = _number("MOODTUNE_DB_STATEMENT_TIMEOUT_S", 60.0,
 DB_RETRY_S: float = _number("MOODTUNE_DB_RETRY_S", 10.0, minimum=0, maximum=3600)
 SPOTIFY_TIMEOUT_S: float = _number("MOODTUNE_SPOTIFY_TIMEOUT_S", 10.0, minimum=0, maximum=300,
                                    exclusive_minimum=True)
+# Library's "Test connection": the whole token request within this many seconds (the page waits for it)
+SPOTIFY_CHECK_TIMEOUT_S: float = _number("MOODTUNE_SPOTIFY_CHECK_TIMEOUT_S", 5.0, minimum=0.5, maximum=30)
 # longest Retry-After (seconds) the sync waits for; anything longer is deferred to a later run
 SPOTIFY_MAX_RETRY_AFTER_S: float = _number("MOODTUNE_SPOTIFY_MAX_RETRY_AFTER_S", 30.0, minimum=0, maximum=3600)
 # one sync run gives up (the rest is deferred to the next run) after this long (its lease is renewed meanwhile)

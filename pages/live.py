@@ -194,9 +194,10 @@ def music_card() -> None:
         return
     rec = recommendation_for("live", playing, mode)
     if rec is not None:
-        st.caption("The mood's playlist plays in the side panel (on a phone, at the bottom of the screen) "
-                   "and keeps playing while you visit other screens.")
-        render_recommendation(rec, show_playlists=False)
+        # one line: with a caption above each player, the first player still ends above a 900-px fold
+        st.caption("The mood's playlist plays in Now playing, on every screen.")
+        # the mood card says "Music for …" already; one track per row fits the narrow card
+        render_recommendation(rec, show_playlists=False, heading=False, columns=1)
 
 
 if path == ON_DEVICE:

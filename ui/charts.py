@@ -24,6 +24,11 @@ class TimelinePointLike(Protocol):
     confidence: float
 
 
+# Vega's SVG renderer: chart text stays text (sharp at any zoom, read by screen readers, measurable by the
+# browser tests); Streamlit would switch to canvas only for charts of thousands of points.
+SVG_TEXT: dict[str, object] = {"embedOptions": {"renderer": "svg"}}
+
+
 def _label(emotion: str) -> str:
     return emotion  # plain text: chart labels are SVG text, where emoji need a font the machine may lack
 

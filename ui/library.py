@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -25,8 +27,21 @@ from recommender.models import Playlist, Track
 from recommender.playlists import add_playlist, list_playlists, remove_playlist
 from recommender.scheduler import ScheduleOutcome, sync_with_lease
 from recommender.spotify import RetryPolicy, RunLimits, SpotifyCredentials
+from recommender.spotify_check import (
+    ENVIRONMENT,
+    RATE_LIMITED,
+    REJECTED,
+    SECRETS,
+    TIMED_OUT,
+    UNREACHABLE,
+    WORKS,
+    ConnectionCheck,
+    KeySources,
+    check_connection,
+    find_keys,
+)
 from recommender.sync import SyncRun, last_sync_runs
-from ui.settings import spotify_credentials
+from ui.settings import secrets_mapping, spotify_credentials
 from ui.style import link_html
 
 log = logging.getLogger(__name__)
@@ -48,6 +63,7 @@ REDIRECT_URI = "http://127.0.0.1:8888/callback"
 JOB_KEY = "library-sync-job"
 NOTICE_KEY = "library-notice"  # {section: (kind, sentence, details or "")}, shown once after an action
 CONFIRM_KEY = "library-confirm-remove"  # (playlist id, emotion) waiting for "Yes, remove"
+CHECK_KEY = "library-connection-check"  # the last "Test connection" answer: (kind, sentence)
 PAGE_SIZE = 50
 
 
@@ -157,21 +173,46 @@ def page_range(page: int, page_size: int, total: int) -> str:
     return f"Tracks {first:,}–{min(total, page * page_size):,} of {total:,}"
 
 
-def show_connect_spotify() -> None:
-    """The plain-language path to Spotify keys, for someone who has never seen a developer dashboard."""
-    st.markdown("**Connect Spotify to keep these playlists up to date** (optional).")
+def secrets_file() -> Path:
+    """The secrets file Streamlit reads for this app (the project's ``.streamlit/secrets.toml``)."""
+    try:
+        files = st.get_option("secrets.files")
+    except Exception:  # noqa: BLE001 - an unknown option in another Streamlit version: the usual place
+        files = None
+    return Path(files[-1]).resolve() if files else config.ROOT / ".streamlit" / "secrets.toml"
+
+
+def show_key_steps() -> None:
+    """The numbered steps to Spotify keys: what to copy from where, into which file and lines, then what."""
     st.markdown(
-        f"1. Open the [Spotify developer dashboard]({DASHBOARD_URL}), log in with your Spotify account and "
-        "choose **Create app**. Any name works; as redirect URI enter "
-        f"`{REDIRECT_URI}` and tick **Web API**.\n"
-        "2. In the new app's **Settings**, copy the **Client ID** and, under *View client secret*, the "
-        "**Client secret**.\n"
-        "3. Paste both where the app runs: on **Streamlit Community Cloud**, open your app's menu → "
-        "**Settings → Secrets**; on your own computer, in the file `.streamlit/secrets.toml` in the Moodtune "
-        "folder. Then reload this page."
+        f"1. **Create a Spotify app.** Open the [Spotify developer dashboard]({DASHBOARD_URL}) and log in with "
+        "your Spotify account. Choose **Create app**, give it any name and description, enter "
+        f"`{REDIRECT_URI}` as **Redirect URI**, tick **Web API**, accept the terms and press **Save**.\n"
+        "2. **Copy the two keys.** In your new app, open **Settings**. Copy the **Client ID**; then press "
+        "**View client secret** and copy the **Client secret**. Keep the secret to yourself, like a password.\n"
+        f"3. **Paste them into Moodtune's secrets file**, `{secrets_file()}`: in the Moodtune folder, the "
+        "folder `.streamlit` (its name starts with a dot), the text file `secrets.toml`; create it if it is "
+        "not there. Put in these two lines, replacing the words between the quotes with the keys (keep the "
+        "quotes), and save the file:"
     )
     st.code('SPOTIPY_CLIENT_ID = "paste the Client ID here"\n'
             'SPOTIPY_CLIENT_SECRET = "paste the Client secret here"', language="toml", wrap_lines=True)
+    st.markdown(
+        "4. **Restart Moodtune** so that it reads the file: in the window where it runs, press **Ctrl+C**, "
+        "then start it again with `streamlit run app.py`. On **Streamlit Community Cloud**, paste the same two "
+        "lines into your app's **Settings → Secrets** instead and save; the app picks them up within a "
+        "minute.\n"
+        "5. **Press Test connection**: it says whether Moodtune found the keys and whether Spotify accepts "
+        "them.",
+    )
+
+
+def show_connect_spotify() -> None:
+    """The way to Spotify keys for someone who has never seen a developer dashboard, with Test connection."""
+    st.markdown("**Connect Spotify to keep these playlists up to date** (optional).")
+    show_key_steps()
+    connection_button()
+    connection_answer_box()
     st.markdown(
         "**Meanwhile everything else works:** every playlist below plays on the Live and Snapshot screens, "
         "which pick music from the built-in catalogue. Only reading your playlists' track lists into Moodtune "
@@ -185,6 +226,107 @@ def show_connect_spotify() -> None:
             "environment variables. `python -m recommender.cli` syncs from the command line or cron "
             "(`--if-due --quiet` for a daily job); `--history 5` lists past syncs."
         )
+
+
+KEY_NAMES = (("Client ID", "client_id"), ("Client secret", "client_secret"), ("refresh token", "refresh_token"))
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def where_keys_are(found: KeySources, path: Path) -> str:
+    """ "the Client ID and the Client secret in the secrets file (`…`)": where each key was found, no value."""
+    places = {SECRETS: f"the secrets file (`{path}`)", ENVIRONMENT: "the environment variables"}
+    by_place: dict[str, list[str]] = {}
+    for label, attribute in KEY_NAMES:
+        source = getattr(found, attribute)
+        if source is not None:
+            by_place.setdefault(source, []).append(f"the {label}")
+    return "; ".join(f"{_and(labels)} in {places[source]}" for source, labels in by_place.items())
+
+
+def wait_words(seconds: float | None) -> str:
+    """ "about 2 minutes": how long Spotify asked to wait, in plain words."""
+    if seconds is None:
+        return "a few minutes"
+    if seconds < 90:
+        return f"{max(1, round(seconds))} seconds"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} minutes"
+    return f"about {round(seconds / 3600)} hours"
+
+
+def connection_answer(found: KeySources, check: ConnectionCheck | None, path: Path) -> tuple[str, str]:
+    """What "Test connection" says: ("success" | "warning" | "error", a Markdown sentence without any key)."""
+    if not found.usable:
+        if found.client_id is None and found.client_secret is None and found.refresh_token is None:
+            state = "which is there" if path.is_file() else "which does not exist yet"
+            return "warning", (
+                f"**No Spotify keys found.** Moodtune looked in the secrets file `{path}` ({state}) and in the "
+                "environment variables `SPOTIPY_CLIENT_ID` and `SPOTIPY_CLIENT_SECRET`. Follow steps 1–4, "
+                "then press Test connection again.")
+        missing = "Client ID (`SPOTIPY_CLIENT_ID`)" if found.client_id is None else \
+            "Client secret (`SPOTIPY_CLIENT_SECRET`)"
+        return "warning", (f"**Only part of the keys found:** {where_keys_are(found, path)}, but no {missing}. "
+                           "Add its line to the secrets file as in step 3, save, and restart Moodtune.")
+    found_words = f"Found {where_keys_are(found, path)}."
+    if check is None:  # usable keys are always checked; nothing more to say without an answer
+        return "success", found_words
+    if check.outcome == WORKS:
+        speed = f"in {check.seconds:.1f} s" if check.seconds >= 0.1 else "at once"
+        return "success", (f"**It works: Spotify accepted the keys** (answered {speed}). {found_words} "
+                           "Sync now can talk to Spotify.")
+    if check.outcome == REJECTED:
+        if check.reason == "invalid_grant":
+            return "error", (f"**Spotify rejected the refresh token** (invalid grant). {found_words} It was revoked "
+                             "or belongs to another app: run `python -m recommender.authorize` again and store "
+                             "the new `MOODTUNE_SPOTIFY_REFRESH_TOKEN`.")
+        return "error", (f"**Spotify rejected the keys** ({(check.reason or 'invalid client').replace('_', ' ')}): "
+                         f"the Client ID or the Client secret is wrong. {found_words} Copy both again from your "
+                         "app's Settings on the Spotify dashboard, paste them between the quotes, save and "
+                         "restart Moodtune.")
+    unchecked = "The keys could not be checked; everything else in Moodtune works meanwhile."
+    if check.outcome == RATE_LIMITED:
+        return "warning", (f"**Spotify is rate limiting these keys:** too many requests lately. Try again in "
+                           f"{wait_words(check.retry_after_s)}. {found_words} {unchecked}")
+    if check.outcome == TIMED_OUT:
+        return "warning", (f"**Spotify did not answer in time** ({check.host} gave no answer within "
+                           f"{check.seconds:.0f} s). Try again in a minute. {found_words} {unchecked}")
+    if check.outcome == UNREACHABLE:
+        return "warning", (f"**Spotify could not be reached** ({check.host}): the computer running Moodtune "
+                           f"may be offline, or a firewall blocks it. {found_words} {unchecked}")
+    status = f" (it answered {check.status})" if check.status else ""
+    return "warning", (f"**Spotify's sign-in service had a problem**{status}. Try again in a few minutes. "
+                       f"{found_words} {unchecked}")
+
+
+def run_connection_test() -> tuple[str, str]:
+    """Find the keys (secrets, then the environment) and, if they allow it, ask Spotify for one token."""
+    secrets = secrets_mapping()
+    found = find_keys(secrets, os.environ)
+    credentials = SpotifyCredentials.from_mapping({**os.environ, **secrets})
+    check = None
+    if found.usable and credentials is not None:
+        with st.spinner(f"Asking Spotify (at most {config.SPOTIFY_CHECK_TIMEOUT_S:g} s)…"):
+            check = check_connection(credentials)
+    return connection_answer(found, check, secrets_file())
+
+
+def connection_button() -> None:
+    """The "Test connection" button: a press runs the test and keeps its answer for ``connection_answer_box``."""
+    if st.button("Test connection", icon=":material/network_check:", key="test-connection",
+                 help="Checks whether Moodtune finds your Spotify keys and whether Spotify accepts them."):
+        st.session_state[CHECK_KEY] = run_connection_test()
+
+
+def connection_answer_box() -> None:
+    """The last "Test connection" answer (kept until the next press)."""
+    answer = st.session_state.get(CHECK_KEY)
+    if answer:
+        kind, sentence = answer
+        with st.container(key="connection-answer"):
+            {"error": st.error, "warning": st.warning, "success": st.success}[kind](sentence)
 
 
 def show_sync_job(job: SyncJob) -> None:
@@ -223,10 +365,15 @@ def sync_section(engine: Engine) -> None:
     if credentials is None:
         show_connect_spotify()
     elif job is None:
-        if st.button("Sync now", icon=":material/sync:", key="sync-now",
-                     help="Reads every playlist below from Spotify. You can keep using the app meanwhile."):
-            st.session_state[JOB_KEY] = start_sync(engine, credentials)
-            st.rerun()
+        with st.container(horizontal=True, key="sync-buttons"):
+            if st.button("Sync now", icon=":material/sync:", key="sync-now",
+                         help="Reads every playlist below from Spotify. You can keep using the app meanwhile."):
+                st.session_state[JOB_KEY] = start_sync(engine, credentials)
+                st.rerun()
+            connection_button()
+        connection_answer_box()
+        with st.expander("How to set or change the Spotify keys"):
+            show_key_steps()
     if job is not None:
         st.fragment(show_sync_job, run_every=0.5 if job.running else None)(job)
     if len(runs) > 1:

@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 
 from emotion.labels import EMOTIONS
+from ui.charts import SVG_TEXT
 
 
 def read_json(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -110,8 +111,10 @@ def confusion_chart(confusion: list[list[int]]) -> alt.Chart | None:
                          "rate": confusion[i][j] / total})
     frame = pd.DataFrame(rows)
     base = alt.Chart(frame, height=330).encode(
+        # all seven names on a phone too (columns ~33 px wide at 390 px): slanted at 45°, they never touch, so
+        # Vega must not hide "overlapping" ones (it compares their upright boxes)
         x=alt.X("predicted:N", sort=list(EMOTIONS), title="predicted as",
-                axis=alt.Axis(labelAngle=-30, labelFontSize=12)),
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=12)),
         y=alt.Y("true:N", sort=list(EMOTIONS), title="true emotion", axis=alt.Axis(labelFontSize=12)),
     )
     cells = base.mark_rect(cornerRadius=4).encode(
@@ -122,7 +125,7 @@ def confusion_chart(confusion: list[list[int]]) -> alt.Chart | None:
         text=alt.Text("rate:Q", format=".0%"),
         color=alt.condition(alt.datum.rate > 0.45, alt.value("#ffffff"), alt.value("#2f3545")),
     )
-    return cells + labels
+    return (cells + labels).properties(usermeta=SVG_TEXT)
 
 
 def committed_lineage(metrics: Mapping[str, Any]) -> list[str] | None:
@@ -153,17 +156,18 @@ def learning_curve_chart(lineage: list[dict[str, Any]]) -> alt.Chart | None:
                 scale=alt.Scale(domain=[1, lineage[-1]["step"]], nice=False)),
         y=alt.Y("accuracy:Q", title="accuracy", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)),
         color=alt.Color("measured on:N", scale=alt.Scale(domain=list(measures.values()), range=["#9aa0b5", "#6c63ff"]),
-                        legend=alt.Legend(orient="bottom", title=None)),
+                        # one entry per line: side by side they are wider than a phone's chart and were cut
+                        legend=alt.Legend(orient="bottom", direction="vertical", title=None)),
         tooltip=["epoch:Q", "measured on:N", alt.Tooltip("accuracy:Q", format=".1%")],
     )
     restarts = [row["step"] - 0.5 for previous, row in zip(lineage, lineage[1:])
                 if row["run_id"] != previous["run_id"]]
     if not restarts:
-        return lines
+        return lines.properties(usermeta=SVG_TEXT)
     # No text on the rules: restarts a few epochs apart would print over each other; the caption says it.
     marks = pd.DataFrame({"epoch": restarts})
     rules = alt.Chart(marks).mark_rule(strokeDash=[4, 4], color="#8a90a2").encode(x="epoch:Q")
-    return lines + rules
+    return (lines + rules).properties(usermeta=SVG_TEXT)
 
 
 # Benchmark figures as (file, key) -> plain label; unknown keys are not shown, missing ones drop their row.

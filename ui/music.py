@@ -96,15 +96,21 @@ def reason_html(reason: str | None) -> str:
     """The escaped "Why: slow, acoustic, melancholy" line (empty without a reason)."""
     if not reason:
         return ""
-    return f'<br><span class="mt-muted" title="Why this track">Why: {html.escape(reason)}</span>'
+    return f'<span class="mt-muted mt-why" title="Why this track">Why: {html.escape(reason)}</span>'
 
 
 def track_caption_html(track: Track, reason: str | None = None, number: int | None = None) -> str:
-    """Escaped "[n.] title — artists · Open in Spotify" line for a track's player, with why it was chosen."""
+    """Escaped "[n.] title — artists · Open in Spotify" line for a track's player, with why it was chosen below.
+
+    The title keeps to one line (cut with "…", whole on hover; the player names the track too), so every
+    caption is as tall as the next and the first player stays where the screen promises it.
+    """
     prefix = f"<b>{number}.</b> " if number is not None else ""
+    name = f"{html.escape(track.name)} — {html.escape(track.artists)}"
     return (
-        f'<div class="mt-track">{prefix}{html.escape(track.name)} — {html.escape(track.artists)} · '
-        f'{link_html("Open in Spotify", track.open_url)}{reason_html(reason)}</div>'
+        f'<div class="mt-track"><div class="mt-track-head"><span class="mt-track-name" title="{name}">{prefix}{name}'
+        f'</span><span class="mt-track-open">&nbsp;· {link_html("Open in Spotify", track.open_url)}</span></div>'
+        f'{reason_html(reason)}</div>'
     )
 
 
@@ -121,13 +127,27 @@ LIFT_SENTENCE = ("Lift mode: these tracks start at your mood and move, one step 
 NOW_PLAYING_HEIGHT = 152  # Spotify's compact playlist embed
 
 
-def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> None:
-    """The emotion's playlist player(s) (unless the persistent player shows them), the track players with
-    links and why each was chosen, and the prototype's songs. Lift tracks are numbered in one column, so
-    their order holds on phones.
+def track_card(track: Track, reason: str | None, key: str, number: int | None = None) -> None:
+    """One track as a tight card: its caption (number in lift, title, link, why) directly above its own player."""
+    with st.container(key=key, gap=None):
+        st.html(track_caption_html(track, reason, number))
+        label = f"Spotify track {number}: {track.name}" if number is not None else f"Spotify track: {track.name}"
+        st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=label)
+
+
+def render_recommendation(rec: Recommendation, show_playlists: bool = True, heading: bool = True,
+                          columns: int = 2) -> None:
+    """The "Music for …" heading (unless the screen says it already), the emotion's playlist player(s) (unless
+    the persistent player shows them), the track players with links and why each was chosen, and the
+    prototype's songs.
+
+    Both modes lay the tracks out the same way: one card per track, its caption directly above its own player,
+    the cards clearly apart. Lift numbers them in one column (the order is the point); match fills rows of
+    ``columns`` (1 in a narrow card), so a phone, stacking each row, keeps the order too.
     """
-    title = f":material/{emotion_icon(rec.emotion)}: Music for **{rec.emotion}**"
-    st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
+    if heading:
+        title = f":material/{emotion_icon(rec.emotion)}: Music for **{rec.emotion}**"
+        st.markdown(title + (" — lifting you up, in order" if rec.mode == "lift" else ""))
     if show_playlists:
         playlists = _embeddable(rec.playlists)[:MAX_PLAYLISTS_SHOWN]
         for playlist in playlists:
@@ -143,14 +163,16 @@ def render_recommendation(rec: Recommendation, show_playlists: bool = True) -> N
     if rec.mode == "lift":
         st.markdown(LIFT_SENTENCE)
         for number, track in enumerate(tracks, start=1):
-            st.html(track_caption_html(track, rec.reasons.get(track.id), number))
-            st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track {number}: {track.name}")
+            track_card(track, rec.reasons.get(track.id), f"mt-track-lift-{number}", number)
+    elif columns <= 1:
+        for place, track in enumerate(tracks, start=1):
+            track_card(track, rec.reasons.get(track.id), f"mt-track-match-{place}")
     else:
-        columns = st.columns(2)
-        for i, track in enumerate(tracks):
-            with columns[i % 2]:
-                st.iframe(track.embed_url, height=TRACK_HEIGHT, alt=f"Spotify track: {track.name}")
-                st.html(track_caption_html(track, rec.reasons.get(track.id)))
+        for row in range(0, len(tracks), columns):
+            places = enumerate(tracks[row:row + columns], start=row + 1)
+            for column, (place, track) in zip(st.columns(columns, gap="medium"), places):
+                with column:
+                    track_card(track, rec.reasons.get(track.id), f"mt-track-match-{place}")
     if rec.seed_songs:
         with st.expander("From the original Moodtune song lists"):
             st.html(seed_songs_html(rec.seed_songs))
