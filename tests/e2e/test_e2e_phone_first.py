@@ -117,6 +117,7 @@ def test_the_panel_gets_out_of_the_way_after_choosing_a_screen(url: str, tmp_pat
     with browser_page(tmp_path, BASE_FLAGS, **size) as page:
         page.goto(f"{url}/model", wait_until="domcontentloaded")
         page.locator("h1", has_text="Model").wait_for(timeout=90_000)
+        wait_until_idle(page)  # the screen has loaded (its panel closer too), as a visitor would see it
         panel = page.locator('[data-testid="stSidebar"]')
         if size is PHONE:
             page.get_by_test_id("stExpandSidebarButton").click()
