@@ -30,6 +30,14 @@ from pathlib import Path
 
 import pytest
 
+try:
+    # Imported before anything can import TensorFlow: streamlit_webrtc (aiortc, PyAV) imported *after*
+    # TensorFlow segfaults this interpreter (both bundle native libraries that clash in that order), and with
+    # parallel workers any test file may come first.
+    import streamlit_webrtc  # noqa: F401
+except ImportError:  # a clone without the app's requirements: the tests that need it skip or fail on their own
+    pass
+
 TESTS_DIR = Path(__file__).resolve().parent
 ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(ROOT))
@@ -53,6 +61,20 @@ SLOW = (
     "tests/recommender/test_rec_db_failures.py::test_concurrent_syncs_with_diverging_contents_both_succeed",
     "tests/recommender/test_rec_db_failures.py::test_data_version_bumps_from_several_processes_are_never_lost",
 )
+
+
+# Run first (in this order, each file's tests together so its module fixtures start once): the files of long
+# tests. The parallel workers then end the run on short tests instead of one of them finishing a minute-long
+# browser scenario alone; the other files keep their order after these.
+LONG_FIRST = (
+    "tests/e2e/test_e2e_fd_soak.py", "tests/e2e/test_e2e_replicas.py", "tests/e2e/test_e2e_phone_first.py",
+    "tests/e2e/test_e2e_live_music.py", "tests/emotion/test_training.py", "tests/emotion/test_distill.py",
+    "tests/e2e/",
+)
+
+
+def _long_first_rank(item: pytest.Item) -> int:
+    return next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
 
 
 class _Uses:
@@ -118,7 +140,8 @@ def _needs_postgres(item: pytest.Function) -> bool:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by what it needs (see the module docstring) and skip those whose ../shared files are
-    missing."""
+    missing; run the files of long tests first (LONG_FIRST)."""
+    items.sort(key=_long_first_rank)  # stable: the order within each rank is kept
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
