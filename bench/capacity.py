@@ -31,7 +31,6 @@ for its own capture size, ``config.LIVE_CAPTURE_WIDTH``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ sys.path.insert(1, str(ROOT / "tests" / "e2e"))  # the real-browser harness: Chr
 import cv2  # noqa: E402
 
 import config  # noqa: E402
+from bench._timing import write_figures  # noqa: E402
 from browser import CHROMIUM, ensure_ice_address, face_canvas, free_port, webcam_flags, write_y4m  # noqa: E402
 
 MAX_SESSIONS = 16
@@ -363,10 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                "analysis_fps_cap": float(extra_env.get("MOODTUNE_LIVE_ANALYSIS_FPS") or config.LIVE_ANALYSIS_FPS),
                "settings": extra_env,
                "seconds": args.seconds, "warmup": args.warmup, "levels": [asdict(level) for level in results]}
-    out = args.out or (config.BENCH_DIR / "capacity.json" if args.write else None)
-    if out is not None:
-        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print(f"written to {out}")
+    write_figures(args, "capacity", figures)
     return 0
 
 
@@ -384,10 +381,7 @@ def device_main(parser: argparse.ArgumentParser, args: argparse.Namespace, level
         parser.error("--browsers needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
     args.device_levels = levels
     figures = run_device_mode(args, start_server, cpu_seconds)
-    out = args.out or (config.BENCH_DIR / "capacity_device.json" if args.write else None)
-    if out is not None:
-        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print(f"written to {out}")
+    write_figures(args, "capacity_device", figures)
     return 0
 
 
@@ -414,10 +408,7 @@ def through_main(parser: argparse.ArgumentParser, args: argparse.Namespace, leve
         write_y4m(video, [(face_canvas(face, camera[0], camera[1], round(camera[1] * 440 / 480)), 2.0)],
                   fps=args.camera_fps)
         figures = run_through_mode(args, levels, video, webcam_flags(video))
-    out = args.out or (config.BENCH_DIR / "capacity_through.json" if args.write else None)
-    if out is not None:
-        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print(f"written to {out}")
+    write_figures(args, "capacity_through", figures)
     return 0
 
 

@@ -56,6 +56,8 @@ sys.path.insert(1, str(ROOT / "tests" / "e2e"))  # the real-browser harness (--r
 
 import numpy as np  # noqa: E402
 
+from bench._timing import write_figures  # noqa: E402
+
 KINDS = ("version_check", "recommend", "list_playlists", "index_build", "sync_write")
 MAX_CLIENTS = 64
 # Every replica rebuilds its index once after a write, so as many run together as there are replicas: more
@@ -590,12 +592,7 @@ def main(argv: list[str] | None = None) -> int:
                "date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "seconds": args.seconds,
                "postgres": "throw-away cluster (tests/recommender/pg_cluster.py): fsync and synchronous_commit off",
                **extra, "results": [asdict(r) for r in results], "visit": visit, "derived": derived}
-    out = args.out or (ROOT / "bench" / "db_load.json" if args.write else None)
-    if out is not None:
-        import json
-
-        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print(f"written to {out}")
+    write_figures(args, "db_load", figures)
     return 0
 
 

@@ -43,6 +43,7 @@ sys.path.insert(1, str(ROOT / "tests" / "e2e"))
 import cv2  # noqa: E402
 
 import config  # noqa: E402
+from bench._timing import write_figures  # noqa: E402
 from bench.capacity import (  # noqa: E402
     CAPTURE_PROBE, browser_capture, cpu_seconds, load_average, open_sessions, start_server, tab_rate)
 from browser import CHROMIUM, ensure_ice_address, face_canvas, webcam_flags, write_y4m  # noqa: E402
@@ -238,10 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in split.items():
         per_frame = f", {per_frame_ms[name]:5.2f} ms per analysed frame" if name in per_frame_ms else ""
         print(f"  {name:55s} {part['share']:6.1%}  {part['percent_of_core']:5.1f}% of a core{per_frame}")
-    out = args.out or (config.BENCH_DIR / "session_cost.json" if args.write else None)
-    if out is not None:
-        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print(f"written to {out}")
+    write_figures(args, "session_cost", figures)
     return 0
 
 

@@ -27,7 +27,6 @@ Bounded (1..60 minutes, at most 4 tabs); loopback only. Writes ``bench/soak.json
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -41,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "tests" / "e2e"))
+
+from bench._timing import write_figures  # noqa: E402
 
 TOLERANCE = 0.10  # the target: RSS at the end within 10 % of the start
 MAX_TABS = 4
@@ -338,10 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                "ramp": [{"streaming_tabs": n, "rss_mb": rss} for n, rss in ramp],
                "server_warnings": warnings, "summary": asdict(summary),
                "cycles": [asdict(c) for c in cycles], "samples": [asdict(s) for s in sampler.samples]}
-    out = args.out or (config.BENCH_DIR / "soak.json" if args.write else None)
-    if out is not None:
-        out.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
-        print(f"written to {out}")
+    write_figures(args, "soak", figures)
     return 0
 
 
