@@ -69,7 +69,7 @@ ENV_API_URL = "MOODTUNE_SPOTIFY_API_URL"
 ENV_TOKEN_URL = "MOODTUNE_SPOTIFY_TOKEN_URL"
 
 # OAuth error codes that mean "these credentials are wrong", as opposed to a passing server problem
-_AUTH_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_request", "unsupported_grant_type"}
+AUTH_ERRORS = {"invalid_client", "invalid_grant", "unauthorized_client", "invalid_request", "unsupported_grant_type"}
 
 T = TypeVar("T")
 
@@ -149,7 +149,8 @@ class PlaylistUnavailable(SpotifyError):
         self.status = status
 
 
-def _text(mapping: Mapping[str, Any], key: str) -> str | None:
+def setting_text(mapping: Mapping[str, Any], key: str) -> str | None:
+    """The stripped string under ``key`` in secrets or the environment, or None when absent or blank."""
     value = mapping.get(key)
     # st.secrets may hold nested sections; only plain strings are credentials
     if isinstance(value, str) and value.strip():
@@ -174,19 +175,19 @@ class SpotifyCredentials:
 
         A client id is needed, plus a client secret, a refresh token, or both.
         """
-        client_id = _text(mapping, ENV_CLIENT_ID)
-        secret = _text(mapping, ENV_CLIENT_SECRET)
-        refresh = _text(mapping, ENV_REFRESH_TOKEN)
+        client_id = setting_text(mapping, ENV_CLIENT_ID)
+        secret = setting_text(mapping, ENV_CLIENT_SECRET)
+        refresh = setting_text(mapping, ENV_REFRESH_TOKEN)
         if client_id is None or (secret is None and refresh is None):
             return None
-        api_url = _text(mapping, ENV_API_URL) or config.SPOTIFY_API_URL
+        api_url = setting_text(mapping, ENV_API_URL) or config.SPOTIFY_API_URL
         return cls(
             client_id=client_id,
             client_secret=secret,
             refresh_token=refresh,
-            redirect_uri=_text(mapping, ENV_REDIRECT_URI) or DEFAULT_REDIRECT_URI,
+            redirect_uri=setting_text(mapping, ENV_REDIRECT_URI) or DEFAULT_REDIRECT_URI,
             api_url=api_url if api_url.endswith("/") else api_url + "/",
-            token_url=_text(mapping, ENV_TOKEN_URL) or config.SPOTIFY_TOKEN_URL,
+            token_url=setting_text(mapping, ENV_TOKEN_URL) or config.SPOTIFY_TOKEN_URL,
         )
 
     @property
@@ -406,7 +407,7 @@ def create_spotify(credentials: SpotifyCredentials, policy: RetryPolicy | None =
     return client
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent/garbled."""
     value = (headers or {}).get("Retry-After")
     if value is None:
@@ -487,7 +488,7 @@ class SpotifyClient:
             except SpotifyException as error:
                 status = error.http_status
                 if status == 429:
-                    wait = _retry_after(error.headers)
+                    wait = retry_after_seconds(error.headers)
                     wait = policy.backoff(attempt) if wait is None else wait
                     if wait > policy.max_retry_after_s or last or not self._can_wait(wait):
                         raise RateLimited(
@@ -512,7 +513,7 @@ class SpotifyClient:
                     raise kind(f"Spotify answered {status} for {what}: {_short(error.msg)}") from error
             except SpotifyOauthError as error:
                 # a 5xx from the token service arrives here too, with a non-string error body
-                if isinstance(error.error, str) and error.error in _AUTH_ERRORS:
+                if isinstance(error.error, str) and error.error in AUTH_ERRORS:
                     raise SpotifyAuthError(_auth_message(self.credentials, error)) from error
                 if last or not self._can_wait(policy.backoff(attempt)):
                     raise SpotifyUnavailable(f"Spotify's token service failed: {_short(error)}") from error

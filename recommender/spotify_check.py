@@ -22,15 +22,15 @@ from spotipy.exceptions import SpotifyOauthError
 
 import config
 from recommender.spotify import (
-    _AUTH_ERRORS,
+    AUTH_ERRORS,
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
     ENV_REFRESH_TOKEN,
     RequestWatch,
     SpotifyCredentials,
-    _retry_after,
-    _text,
     make_auth_manager,
+    retry_after_seconds,
+    setting_text,
     watched_session,
 )
 
@@ -65,9 +65,9 @@ class KeySources:
 def find_keys(secrets: Mapping[str, Any], environ: Mapping[str, str]) -> KeySources:
     """Where the app finds each key: ``st.secrets`` wins over the environment, as in ``spotify_credentials``."""
     def source(name: str) -> str | None:
-        if _text(secrets, name) is not None:
+        if setting_text(secrets, name) is not None:
             return SECRETS
-        return ENVIRONMENT if _text(environ, name) is not None else None
+        return ENVIRONMENT if setting_text(environ, name) is not None else None
 
     return KeySources(source(ENV_CLIENT_ID), source(ENV_CLIENT_SECRET), source(ENV_REFRESH_TOKEN))
 
@@ -125,8 +125,8 @@ def check_connection(credentials: SpotifyCredentials, timeout_s: float | None = 
     except SpotifyOauthError as error:  # the token service answered with an error
         status = answers[-1].status_code if answers else None
         if status == 429:
-            return result(RATE_LIMITED, status=status, retry_after_s=_retry_after(answers[-1].headers))
-        if isinstance(error.error, str) and error.error in _AUTH_ERRORS:
+            return result(RATE_LIMITED, status=status, retry_after_s=retry_after_seconds(answers[-1].headers))
+        if isinstance(error.error, str) and error.error in AUTH_ERRORS:
             return result(REJECTED, reason=error.error, status=status)
         return result(SPOTIFY_ERROR, status=status)
     except requests.RequestException as error:
