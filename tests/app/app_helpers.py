@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -46,3 +50,21 @@ def point_spotify_at(monkeypatch, base_url: str, client_id: str = "id",  # type:
     monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", client_secret)
     monkeypatch.setenv("MOODTUNE_SPOTIFY_TOKEN_URL", f"{base_url}/api/token")
     monkeypatch.setenv("MOODTUNE_SPOTIFY_API_URL", f"{base_url}/v1/")
+
+
+_READ_SETTINGS = """
+import json, sys, config
+print(json.dumps({"problems": config.SETTINGS_PROBLEMS,
+                  "values": {name: getattr(config, name) for name in sys.argv[1:]}}))
+"""
+
+
+def settings_with(env: dict[str, str], names: tuple[str, ...]) -> dict:
+    """``config``'s problems and the values of ``names`` as a fresh interpreter reads them with only ``env``'s
+    MOODTUNE_ variables set (config validates once, at import)."""
+    root = Path(__file__).resolve().parents[2]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOODTUNE_")}
+    result = subprocess.run([sys.executable, "-c", _READ_SETTINGS, *names], cwd=root, capture_output=True,
+                            text=True, timeout=60, env={**clean, "PYTHONPATH": str(root), **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

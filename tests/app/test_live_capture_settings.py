@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from app_helpers import settings_with as read_settings
 from ui.live import media_constraints
 
-ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("LIVE_CAPTURE_WIDTH", "LIVE_CAPTURE_FPS", "LIVE_ANALYSIS_FPS", "LIVE_FLIP_TTA")
-READ = f"""
-import json, config
-print(json.dumps({{"problems": config.SETTINGS_PROBLEMS,
-                  "values": {{name: getattr(config, name) for name in {NAMES!r}}}}}))
-"""
 
 
 def settings_with(env: dict[str, str]) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOODTUNE_")}
-    result = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**clean, "PYTHONPATH": str(ROOT), **env})
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """This file's settings as a fresh interpreter reads them with ``env``."""
+    return read_settings(env, NAMES)
 
 
 def test_the_browser_is_asked_for_ideal_values_only() -> None:

@@ -8,38 +8,26 @@ it (``ui/live_preview``). The real browser side is tests/e2e/test_e2e_light_live
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import settings_with as read_settings
 from emotion.labels import EMOTIONS
 from emotion.pipeline import FaceReading
 from ui.live import LiveSession
 
-ROOT = Path(__file__).resolve().parents[2]
 FRAME = np.full((240, 320, 3), 128, np.uint8)
 NAMES = ("LIVE_VIDEO_BACK", "LIVE_SENT_FPS", "LIVE_ANALYSIS_FPS")
-READ = f"""
-import json, config
-print(json.dumps({{"problems": config.SETTINGS_PROBLEMS,
-                  "values": {{name: getattr(config, name) for name in {NAMES!r}}}}}))
-"""
 
 
 def settings_with(env: dict[str, str]) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOODTUNE_")}
-    result = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**clean, "PYTHONPATH": str(ROOT), **env})
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """This file's settings as a fresh interpreter reads them with ``env``."""
+    return read_settings(env, NAMES)
 
 
 class Faces:
