@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from app_helpers import settings_with as read_settings
 
 import config
 
-ROOT = Path(__file__).resolve().parents[2]
-
-READ = """
-import json, config
-print(json.dumps({"problems": config.SETTINGS_PROBLEMS, "values": {
-    name: getattr(config, name) for name in ("UPLOAD_MAX_MB", "APP_TRACKS", "SYNC_INTERVAL_DAYS",
-    "SPOTIFY_TIMEOUT_S", "DB_BUSY_TIMEOUT_S", "LIVE_CONNECT_TIMEOUT_S", "SPOTIFY_MAX_RETRY_AFTER_S",
-    "MOODS_PATH", "START_SCHEDULER")}}))
-"""
+NAMES = ("UPLOAD_MAX_MB", "APP_TRACKS", "SYNC_INTERVAL_DAYS", "SPOTIFY_TIMEOUT_S", "DB_BUSY_TIMEOUT_S",
+         "LIVE_CONNECT_TIMEOUT_S", "SPOTIFY_MAX_RETRY_AFTER_S", "MOODS_PATH", "START_SCHEDULER")
 
 
 def settings_with(env: dict[str, str]) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MOODTUNE_")}
-    result = subprocess.run([sys.executable, "-c", READ], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**clean, "PYTHONPATH": str(ROOT), **env})
-    assert result.returncode == 0, result.stderr  # importing config never fails
-    return json.loads(result.stdout)
+    """This file's settings as a fresh interpreter reads them with ``env`` (importing config never fails)."""
+    return read_settings(env, NAMES)
 
 
 def test_defaults_have_no_problems():
