@@ -256,3 +256,56 @@ def press(page: object, button: str, timeout_s: float = 90) -> None:
     target = component.get_by_role("button", name=button, exact=False)
     target.wait_for(timeout=timeout_s * 1000)
     target.click()
+
+
+def wait_for_text(page: object, text: str, timeout_s: float) -> None:
+    """Wait until ``text`` is visible on the page; when it is not, fail with what the status boxes said instead."""
+    try:
+        page.get_by_text(text, exact=False).last.wait_for(timeout=timeout_s * 1000)  # type: ignore[attr-defined]
+    except Exception as missed:  # noqa: BLE001 - playwright's TimeoutError, re-raised with the page's state
+        alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()  # type: ignore[attr-defined]
+        raise AssertionError(f"{text!r} did not show in {timeout_s:.0f} s; the status said {alerts}") from missed
+
+
+def open_panel(page: object, link: str, attempts: int = 4) -> object:
+    """Open the collapsed side panel (a phone's) until its ``link`` shows, and return that link's locator.
+
+    A new screen closes the panel once its run is over (ui/style); a click on the expander before that is undone,
+    so the click is repeated until the link stays visible.
+    """
+    panel = page.locator('[data-testid="stSidebar"]')  # type: ignore[attr-defined]
+    target = panel.get_by_text(link, exact=True)
+    for attempt in range(attempts):
+        wait_until_idle(page)
+        expander = page.get_by_test_id("stExpandSidebarButton")  # type: ignore[attr-defined]
+        if expander.is_visible():
+            expander.click()
+        try:
+            target.wait_for(state="visible", timeout=5_000)
+            time.sleep(0.4)  # the panel's slide-in: a click mid-animation misses (playwright waits for "stable")
+            if target.is_visible():
+                return target
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: closed again by the new screen; try again
+            if attempt == attempts - 1:
+                raise
+    return target
+
+
+def start_streaming(page: object, streaming: object, timeout_s: float = 45) -> None:
+    """Press START and wait until ``streaming`` (a locator) shows; once more if it does not.
+
+    On a loaded machine a START can be lost (the component re-rendered under the click) or its connection can
+    fail: the second try presses STOP first only where the component shows STOP.
+    """
+    press(page, "START")
+    try:
+        streaming.wait_for(timeout=timeout_s * 1000)  # type: ignore[attr-defined]
+        return
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError; the second try below says what failed
+        pass
+    component = page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    stop = component.get_by_role("button", name="STOP", exact=False)
+    if stop.is_visible():
+        stop.click()
+    press(page, "START")
+    streaming.wait_for(timeout=timeout_s * 1000)  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ import pytest
 
 import config
 from browser import ARTIFACTS, browser_page, ensure_ice_address, playlist_id, press, serve_app, settle, \
-    webcam_flags, write_y4m
+    wait_for_text, webcam_flags, write_y4m
 from faces import HEIGHT, WIDTH, clear_face
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -155,7 +155,7 @@ def test_light_live_shows_the_own_camera_with_the_mood_and_plays_music(light_url
         # the music of the mood
         page.locator(SIDEBAR_PLAYER.format(playlist_id("happy"))).wait_for(  # type: ignore[attr-defined]
             state="attached", timeout=45_000)
-        page.get_by_text("frames analysed per second").last.wait_for(timeout=15_000)  # type: ignore[attr-defined]
+        wait_for_text(page, "frames analysed per second", 15)
         assert_no_video_came_back(page)
         shoot(page, f"happy_{viewport}")
         # the folded details are drawn once unfolded (and only then: they cost the 1-s refresh half its time)
@@ -192,7 +192,7 @@ def test_light_live_no_face_and_two_faces(light_url: str, tmp_path: Path, viewpo
         two = wait_for_preview(preview, 10, state="playing", green=True, grey=True)  # both boxes drawn
         assert two["message"] == ""
         shoot(page, f"twofaces_{viewport}")
-        page.get_by_text("No face in view", exact=False).wait_for(timeout=30_000)  # type: ignore[attr-defined]
+        wait_for_text(page, "No face in view", 40)  # the film loops every 16 s: two loops on a loaded machine
         none = wait_for_preview(preview, 5, state="playing", shown=True, green=False, grey=False)
         assert none["width"] == WIDTH  # the picture stays, without a box
         shoot(page, f"noface_{viewport}")

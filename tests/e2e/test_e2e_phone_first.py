@@ -22,6 +22,7 @@ from browser import (
     browser_page,
     ensure_ice_address,
     face_canvas,
+    open_panel,
     playlist_id,
     press,
     serve_app,
@@ -172,13 +173,9 @@ def test_leaving_live_says_the_camera_paused_in_the_visitors_time(url: str, tmp_
         main = page.locator('[data-testid="stMain"]')
         assert page.locator('[data-testid="stAlertContentSuccess"]').count() == 0, \
             "a green 'reading…' box stays on screen like a loading state"
-        if size is PHONE:
-            page.get_by_test_id("stExpandSidebarButton").click()
-        page.locator('[data-testid="stSidebar"]').get_by_text("About", exact=True).click()
+        open_panel(page, "About").click()
         page.locator("h1", has_text="About").wait_for(timeout=30_000)
-        if size is PHONE:
-            page.get_by_test_id("stExpandSidebarButton").click()
-        page.locator('[data-testid="stSidebar"]').get_by_text("Live", exact=True).click()
+        open_panel(page, "Live").click()
         page.get_by_text("Camera paused", exact=False).first.wait_for(timeout=30_000)
         time.sleep(1)
         page.screenshot(path=str(ARTIFACTS / f"phone_first_paused_{_tag(size)}.png"))
