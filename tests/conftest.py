@@ -23,6 +23,7 @@ Fixtures for every folder:
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 import types
 from collections.abc import Iterable, Iterator
@@ -50,7 +51,7 @@ from tests.shared_data import RESOURCES, is_shared_path, missing_reason, resourc
 E2E_DIR = TESTS_DIR / "e2e"
 # Names whose mention means "reads ../shared" (attribute names count: ``config.FER2013_PATH``).
 SHARED_NAMES = {"FER2013_PATH": "fer2013", "TEST_FACES_DIR": "faces", "SHARED_DIR": "shared"}
-BROWSER_NAMES = {"browser_page", "sync_playwright"}
+BROWSER_NAMES = {"browser_page", "sync_playwright", "playwright_driver"}
 POSTGRES_FIXTURES = {"pg_server", "pg_template"}
 POSTGRES_PARAMETRISED = {"db_url", "engine", "shared_engine"}  # their "postgresql" parameter
 # Tests of tens of seconds each here (TensorFlow or several Python processes started): node id prefixes.
@@ -138,13 +139,35 @@ def _needs_postgres(item: pytest.Function) -> bool:
     return any(params.get(name) == "postgresql" for name in POSTGRES_PARAMETRISED)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: half as many workers again as cores. A browser scenario waits on its film's clock for most
+    of its time (a 50-s test uses about 15 s of CPU), so a third worker on two cores fills that wait."""
+    cores = len(os.sched_getaffinity(0))
+    return cores + max(1, cores // 2)
+
+
+# Module-scoped but cheap to make again on another worker: they don't keep a file's tests together.
+CHEAP_MODULE_FIXTURES = {"_one_playwright_driver_per_module"}
+
+
+def _uses_a_module_fixture(item: pytest.Function) -> bool:
+    return any(definitions[-1].scope == "module" and name not in CHEAP_MODULE_FIXTURES
+               for name, definitions in item._fixtureinfo.name2fixturedefs.items())
+
+
+# tryfirst: xdist's own hook (--dist loadgroup) reads the xdist_group marks added here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by what it needs (see the module docstring) and skip those whose ../shared files are
-    missing; run the files of long tests first (LONG_FIRST)."""
+    missing; run the files of long tests first (LONG_FIRST); keep each file's users of a module-scoped fixture
+    (an app server, a trained checkpoint, a Chromium pool) on one worker, so that it is made once, not once per
+    worker that gets one of them."""
     items.sort(key=_long_first_rank)  # stable: the order within each rank is kept
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
+        if _uses_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(ROOT).as_posix()))
         uses = _uses(item)
         if uses.browser or item.path.resolve().is_relative_to(E2E_DIR):
             item.add_marker(pytest.mark.browser)

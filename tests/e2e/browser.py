@@ -6,13 +6,15 @@ its webcam (``--use-file-for-fake-video-capture``, looped). Nothing leaves the m
 Waiting: never sleep a fixed time for the page to get somewhere; wait for what the user would see
 (``locator.wait_for``) or for one of the conditions here: :func:`wait_until_idle` (Streamlit finished its
 run), :func:`settle` (fonts loaded and the page painted, before a screenshot), :func:`wait_for_video`
-(the WebRTC component plays its video). Sharing: :class:`ChromiumPool` keeps one Playwright driver and one
-Chromium per set of flags for a test module (fixtures ``chromium_pool`` / ``open_tab`` in conftest.py);
-:func:`browser_page` uses that driver when one is running (Playwright allows one sync driver per thread).
+(the WebRTC component plays its video). Sharing: one Playwright driver per test module
+(:func:`playwright_driver`; starting one costs seconds, and Playwright allows one sync driver per thread);
+:class:`ChromiumPool` keeps one Chromium per set of flags for a test module (fixtures ``chromium_pool`` /
+``open_tab`` in conftest.py).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import os
@@ -137,7 +139,7 @@ def serve_app(tmp_path: Path, extra_env: dict[str, str] | None = None, name: str
         except subprocess.TimeoutExpired:
             server.kill()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        name = name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(":")[-1].split(" ")[0]
+        name = name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(":")[-1].split(" ")[0].split("@")[0]
         shutil.copyfile(log_path, ARTIFACTS / f"e2e_streamlit_{name}.log")
 
 
@@ -147,7 +149,32 @@ def webcam_flags(video: Path) -> list[str]:
             "--use-fake-ui-for-media-stream", "--allow-loopback-in-peer-connection", *BASE_FLAGS]
 
 
-_driver: Any = None  # the Playwright driver of the running ChromiumPool, if any
+_driver: Any = None  # the running Playwright driver, if any
+_driver_manager: Any = None
+
+
+def playwright_driver() -> Any:
+    """The Playwright driver, started on first use and kept until :func:`stop_playwright_driver` (the e2e
+    conftest stops it after each test module) or the process's exit."""
+    global _driver, _driver_manager
+    if _driver is None:
+        from playwright.sync_api import sync_playwright
+
+        _driver_manager = sync_playwright()
+        _driver = _driver_manager.start()
+    return _driver
+
+
+def stop_playwright_driver() -> None:
+    """Stop the driver, if one runs: while it runs, this thread has a running asyncio loop, so other tests'
+    ``asyncio.run`` would fail."""
+    global _driver, _driver_manager
+    manager, _driver, _driver_manager = _driver_manager, None, None
+    if manager is not None:
+        manager.__exit__(None, None, None)
+
+
+atexit.register(stop_playwright_driver)
 
 
 def _launch(driver: Any, profile: Path, flags: Sequence[str], width: int, height: int) -> Any:
@@ -161,25 +188,21 @@ def _launch(driver: Any, profile: Path, flags: Sequence[str], width: int, height
 @contextlib.contextmanager
 def browser_page(tmp_path: Path, flags: Sequence[str], width: int = 1280, height: int = 900) -> Iterator[object]:
     """A Playwright page in Debian's Chromium (never a downloaded browser); a screenshot if the test fails."""
-    from playwright.sync_api import sync_playwright
-
-    with contextlib.ExitStack() as stack:
-        driver = _driver if _driver is not None else stack.enter_context(sync_playwright())
-        browser = _launch(driver, tmp_path / "profile", flags, width, height)
-        page = browser.pages[0] if browser.pages else browser.new_page()
-        try:
-            yield page
-        except BaseException:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(ARTIFACTS / "e2e_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    browser = _launch(playwright_driver(), tmp_path / "profile", flags, width, height)
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    try:
+        yield page
+    except BaseException:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / "e2e_failure.png"), full_page=True)
+        raise
+    finally:
+        browser.close()
 
 
 class ChromiumPool:
-    """One Playwright driver and one Chromium per distinct set of flags, shared by a test module's tests.
+    """One Chromium per distinct set of flags, shared by a test module's tests.
 
     ``page(flags, width, height)`` opens a new tab (a new Streamlit session) in the Chromium started with
     ``flags``, launching it the first time those flags are asked for; the caller closes the tab. Tests that
@@ -187,14 +210,8 @@ class ChromiumPool:
     """
 
     def __init__(self, folder: Path) -> None:
-        from playwright.sync_api import sync_playwright
-
-        global _driver
-        if _driver is not None:
-            raise RuntimeError("a ChromiumPool is already running (one Playwright driver per thread)")
         self.folder = folder
-        self._manager = sync_playwright()
-        self.driver = _driver = self._manager.start()
+        self.driver = playwright_driver()
         self._browsers: dict[tuple[str, ...], Any] = {}
 
     def page(self, flags: Sequence[str], width: int = 1280, height: int = 900) -> Any:
@@ -209,16 +226,11 @@ class ChromiumPool:
         return page
 
     def close(self) -> None:
-        """Close every Chromium and stop the driver."""
-        global _driver
-        try:
-            for browser in self._browsers.values():
-                with contextlib.suppress(Exception):
-                    browser.close()
-        finally:
-            self._browsers.clear()
-            _driver = None
-            self._manager.__exit__(None, None, None)
+        """Close every Chromium (the driver stays for the process's other tests)."""
+        for browser in self._browsers.values():
+            with contextlib.suppress(Exception):
+                browser.close()
+        self._browsers.clear()
 
 
 def wait_until_idle(page: object, timeout_s: float = 60) -> None:

@@ -10,13 +10,13 @@ Servers (``streamlit run app.py`` on a free port of 127.0.0.1, each with a fresh
   browser tab is its own Streamlit session, so tests that only need *a* running app share it and skip the
   start and the first visit's model loading and database seeding.
 
-Browsers (Debian's Chromium, one Playwright driver per thread):
+Browsers (Debian's Chromium, one Playwright driver per test module: ``browser.playwright_driver()``):
 
 - ``browser.browser_page(tmp_path, flags)``: a Chromium of the test's own.
 - ``open_tab(flags, width=1280, height=900)``: a new tab in the module's Chromium started with ``flags``
   (``chromium_pool``, module scope): tests with the same flags (the same fake webcam file, written once per
   module) share one Chromium. Tabs are closed after the test, with a screenshot in tests/artifacts when it
-  failed. A module that uses ``open_tab`` must not call ``sync_playwright()`` itself (``browser_page`` is fine).
+  failed. No test calls ``sync_playwright()`` itself: Playwright allows one sync driver per thread.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # browser.py
 
-from browser import ARTIFACTS, CHROMIUM, ChromiumPool, serve_app  # noqa: E402
+from browser import ARTIFACTS, CHROMIUM, ChromiumPool, serve_app, stop_playwright_driver  # noqa: E402
 
 PLAYWRIGHT_MISSING = "needs the playwright Python package (pip install playwright)"
 
@@ -67,6 +67,14 @@ def shared_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
     with serve_app(tmp_path_factory.mktemp("shared-server"), name="shared") as url:
         yield url
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_playwright_driver_per_module() -> Iterator[None]:
+    """The module's tests share one Playwright driver (seconds to start), stopped after the module: a running
+    driver leaves an asyncio loop running in this thread, which other folders' ``asyncio.run`` refuse."""
+    yield
+    stop_playwright_driver()
 
 
 @pytest.fixture(scope="module")

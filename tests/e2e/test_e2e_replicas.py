@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app_process import server_pid
-from browser import ARTIFACTS, CHROMIUM, ensure_ice_address, serve_app, webcam_flags, write_y4m
+from browser import ARTIFACTS, CHROMIUM, ensure_ice_address, playwright_driver, serve_app, webcam_flags, write_y4m
 from faces import clear_face
 from nginx_front import SHIPPED_PORTS, nginx_in_front, postgres_database, replica_of
 
@@ -49,22 +49,19 @@ def _playlist_link() -> tuple[str, str]:
 @contextlib.contextmanager
 def two_visitors(flags: list[str]) -> Iterator[tuple[object, object]]:
     """Two pages of Debian's Chromium in separate contexts (their own cookies, hence their own replica)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=False, args=flags)
+    browser = playwright_driver().chromium.launch(executable_path=str(CHROMIUM), headless=False, args=flags)
+    try:
+        pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in range(2)]
         try:
-            pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in range(2)]
-            try:
-                yield pages[0], pages[1]
-            except BaseException:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                for number, page in enumerate(pages):
-                    with contextlib.suppress(Exception):
-                        page.screenshot(path=str(ARTIFACTS / f"e2e_replicas_failure_{number}.png"), full_page=True)
-                raise
-        finally:
-            browser.close()
+            yield pages[0], pages[1]
+        except BaseException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for number, page in enumerate(pages):
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(ARTIFACTS / f"e2e_replicas_failure_{number}.png"), full_page=True)
+            raise
+    finally:
+        browser.close()
 
 
 def save_playlist(page: object, base: str) -> str:
