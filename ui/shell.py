@@ -25,12 +25,17 @@ CLOSE_PANEL_ON_PHONES = f"""<script>
     panel.querySelector('[data-testid="stSidebarCollapseButton"] button')?.click();
   }};
   let touched = false;  // once the visitor has clicked, the panel is theirs: only a chosen screen closes it
+  let retries = [];
   const closeOnOpen = () => {{ if (!touched) close(); }};
   document.addEventListener("click", (event) => {{
     touched = true;
+    if (event.target.closest('[data-testid="stExpandSidebarButton"]')) {{
+      retries.forEach(clearTimeout);  // a visitor who opens the panel again meanwhile keeps it open
+      retries = [];
+    }}
     // Streamlit ignores the panel's button while it switches screens: try again until it has closed
     if (event.target.closest('[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'))
-      for (const ms of [300, 800, 1500, 2500]) setTimeout(close, ms);
+      retries = [300, 800, 1500, 2500].map((ms) => setTimeout(close, ms));
   }}, true);
   for (const ms of [300, 1000, 2000]) setTimeout(closeOnOpen, ms);
 }})();

@@ -107,7 +107,9 @@ def test_closed_live_tabs_release_their_descriptors(tmp_path: Path) -> None:
             page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=45_000)
             page.close()  # no STOP: the tab just goes
             if counts:
-                total, kinds = _settled_count(pid, counts[0], SETTLE_S)
+                # within the slack is as good as the final check asks: waiting longer for the last few changes
+                # nothing but the time taken
+                total, kinds = _settled_count(pid, counts[0] + FD_SLACK, SETTLE_S)
             else:
                 time.sleep(FIRST_SETTLE_S)
                 total, kinds = _steady_count(pid, FIRST_STEADY_S, SETTLE_S)

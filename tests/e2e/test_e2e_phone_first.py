@@ -139,6 +139,14 @@ def test_the_panel_gets_out_of_the_way_after_choosing_a_screen(url: str, tmp_pat
             page.locator("h1", has_text="About").wait_for(timeout=30_000)
             time.sleep(1.5)
             assert panel.get_attribute("data-collapsed") == "true", "after a reload the panel covers the page"
+            # a visitor who opens the panel again as soon as it has closed keeps it open
+            page.get_by_test_id("stExpandSidebarButton").click()
+            panel.get_by_text("Model", exact=True).click()
+            page.locator('[data-testid="stSidebar"][data-collapsed="true"]').wait_for(state="attached",
+                                                                                     timeout=10_000)
+            page.get_by_test_id("stExpandSidebarButton").click()
+            time.sleep(3)  # longer than the closer's retries after a chosen screen (2.5 s)
+            assert panel.get_attribute("data-collapsed") == "false", "the panel closed again under the visitor"
         else:
             assert panel.get_attribute("data-collapsed") != "true", "a computer keeps its side panel"
 
