@@ -3,7 +3,8 @@
 Markers (registered in pytest.ini), applied here so that no test has to remember them:
 
 - ``browser``: the test starts Chromium. Every test in ``tests/e2e/``, and any test whose code, fixtures or
-  helpers in ``tests/`` call ``browser_page`` or ``sync_playwright``.
+  helpers in ``tests/`` call ``browser_page`` or ``sync_playwright``. One that fails runs once more
+  (``BROWSER_RERUNS``, pytest-rerunfailures' ``flaky`` mark; the summary counts reruns).
 - ``postgres``: the test needs the PostgreSQL server: ``pg_server`` (or ``pg_template``) among its fixtures, or
   the ``postgresql`` parameter of ``db_url`` / ``engine`` / ``shared_engine`` (tests/recommender/conftest.py).
 - ``slow``: listed in :data:`SLOW` below (each takes tens of seconds on the 2-core machine: TensorFlow in a
@@ -146,6 +147,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return cores + max(1, cores // 2)
 
 
+# A real Chromium streaming WebRTC to a real server, three workers on two cores: now and then a step waits
+# past its timeout (a START lost under load, a reconnect backing off). Such a test runs once more, and fails
+# only if it fails again; the run's summary counts every rerun ("N rerun"), and each one seen is a test to make
+# sturdier (tests/e2e/browser.py's start_streaming, open_panel and wait_for_text came from them).
+BROWSER_RERUNS = 1
+
 # Module-scoped but cheap to make again on another worker: they don't keep a file's tests together.
 CHEAP_MODULE_FIXTURES = {"_one_playwright_driver_per_module"}
 
@@ -171,6 +178,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         uses = _uses(item)
         if uses.browser or item.path.resolve().is_relative_to(E2E_DIR):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.flaky(reruns=BROWSER_RERUNS))
         if _needs_postgres(item):
             item.add_marker(pytest.mark.postgres)
         if item.nodeid.startswith(SLOW):

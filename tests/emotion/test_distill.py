@@ -111,7 +111,7 @@ def test_student_trains_on_soft_labels_and_records_them(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "another training split" in refused.stderr
 
     done = subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", "--epochs", "1", "--soft-labels",
-                           str(good), "--distill-weight", "0.6", *dirs],
+                           str(good), "--distill-weight", "0.6", "--widths", "8,8,16,16", *dirs],  # a narrow network
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "distilling: 60% of each target" in done.stdout

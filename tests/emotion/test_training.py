@@ -16,6 +16,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# A narrow network: these tests are about checkpoints and schedules, not the model (a third of the CPU time).
+TINY_WIDTHS = ["--widths", "8,8,16,16"]
+
+
 def run_train(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
@@ -30,7 +34,7 @@ def first_epoch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproc
     """A two-epoch smoke run that a tiny time budget stops after its first epoch, as a session ending would:
     run once (TensorFlow's start costs tens of seconds here); each test resumes its own copy of it."""
     folder = tmp_path_factory.mktemp("first-epoch")
-    return folder, run_train("--epochs", "2", "--max-minutes", "0.001", *_dirs(folder))
+    return folder, run_train("--epochs", "2", "--max-minutes", "0.001", *TINY_WIDTHS, *_dirs(folder))
 
 
 def copy_of_first_epoch(first_epoch: tuple[Path, subprocess.CompletedProcess], tmp_path: Path) -> list[str]:
