@@ -21,7 +21,8 @@ from ui.live import media_constraints
 FACE = config.TEST_FACES_DIR / "happy_astronaut.png"
 
 
-def test_live_asks_for_a_small_slow_capture_and_still_reads_the_face(app_url: str, tmp_path: Path) -> None:
+def test_live_asks_for_a_small_slow_capture_and_still_reads_the_face(shared_app_url: str, tmp_path: Path) -> None:
+    app_url = shared_app_url  # each tab is its own session: the analysed rate is this tab's own
     ensure_ice_address()
     video = tmp_path / "face.y4m"
     write_y4m(video, [(face_canvas(cv2.imread(str(FACE)), 640, 480, 440), 2.0)], fps=30)

@@ -23,6 +23,12 @@ pytest.importorskip("playwright.sync_api", reason="needs the playwright Python p
 
 
 @pytest.fixture
+def app_url(shared_app_url: str) -> str:
+    """The shared app server: these tests only read (each browser is its own session)."""
+    return shared_app_url
+
+
+@pytest.fixture
 def page(tmp_path: Path) -> Iterator[object]:
     with browser_page(tmp_path, BASE_FLAGS) as opened:
         yield opened

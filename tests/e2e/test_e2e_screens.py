@@ -144,6 +144,7 @@ def test_snapshot_camera_waits_for_the_user_and_refusals_replace_the_result(
         take.click()
         page.locator(".mt-emotion-name").wait_for(timeout=60_000)
         visible_photos = page.locator('[data-testid="stCameraInput"] img:visible, [data-testid="stImage"] img:visible')
+        visible_photos.first.wait_for(timeout=15_000)  # the photo may be decoded a moment after the mood is drawn
         assert visible_photos.count() == 1, "the camera photo is shown twice"
         page.screenshot(path=str(ARTIFACTS / "screens_snapshot_camera.png"))
     except Exception:
