@@ -262,12 +262,31 @@ def wait_for_video(page: object, timeout_s: float = 30) -> None:
         time.sleep(0.1)  # polling the video element, not a fixed wait
 
 
-def press(page: object, button: str, timeout_s: float = 90) -> None:
-    """Click START or STOP inside the WebRTC component (the first visit may wait for models and seeding)."""
+START_TAKEN_S = 20.0  # a START the component took shows STOP (connecting or playing) well within this
+
+
+def press(page: object, button: str, timeout_s: float = 90, camera_allowed: bool = True) -> None:
+    """Click START or STOP inside the WebRTC component (the first visit may wait for models and seeding).
+
+    A START is clicked again while the component still shows START after ``START_TAKEN_S`` (twice at most): on
+    a loaded machine a click can land while the component re-renders and be lost. Not where the camera is
+    blocked (``camera_allowed=False``): there START stays.
+    """
     component = page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
     target = component.get_by_role("button", name=button, exact=False)
     target.wait_for(timeout=timeout_s * 1000)
     target.click()
+    if button != "START" or not camera_allowed:
+        return
+    stop = component.get_by_role("button", name="STOP", exact=False)
+    for attempt in range(3):
+        try:
+            stop.wait_for(timeout=START_TAKEN_S * 1000)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: the click was lost, or the last try failed
+            if attempt == 2 or not target.is_visible():
+                raise
+            target.click()
 
 
 def wait_for_text(page: object, text: str, timeout_s: float) -> None:

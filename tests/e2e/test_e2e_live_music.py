@@ -130,7 +130,7 @@ def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: P
         page.goto(live_url, wait_until="domcontentloaded")
         invitation = page.get_by_text("Press Start under the video box", exact=False)
         invitation.wait_for(timeout=90_000)  # before START: a short invitation
-        press(page, "START")
+        press(page, "START", camera_allowed=False)
         page.get_by_text("The browser blocked the camera", exact=False).wait_for(timeout=15_000)
         page.get_by_text("set Camera to Allow", exact=False).wait_for(timeout=1_000)
 

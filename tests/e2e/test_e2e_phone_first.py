@@ -205,7 +205,7 @@ def test_a_blocked_camera_shows_plain_words_only(url: str, tmp_path: Path, size:
     with browser_page(tmp_path, [*flags, "--deny-permission-prompts"], **size) as page:
         page.goto(url, wait_until="domcontentloaded")
         page.get_by_text("Press Start under the video box", exact=False).wait_for(timeout=90_000)
-        press(page, "START")
+        press(page, "START", camera_allowed=False)
         page.get_by_text("The browser blocked the camera", exact=False).wait_for(timeout=15_000)
         time.sleep(1.5)
         page.screenshot(path=str(ARTIFACTS / f"phone_first_denied_{_tag(size)}.png"))
