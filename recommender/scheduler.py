@@ -106,6 +106,7 @@ def acquire_lease(engine: Engine, holder: str, lease_s: float | None = None, now
     with write_tx(engine, "take the sync lease") as conn:
         now = now or schema.db_utcnow(conn)
         schema.upsert(conn, lease, [{"name": LEASE_NAME, "holder": None, "expires_at": None}], ["name"], update=())
+        before = conn.execute(select(lease.c.holder, lease.c.expires_at).where(lease.c.name == LEASE_NAME)).first()
         taken = conn.execute(
             lease.update()
             .where(lease.c.name == LEASE_NAME)
@@ -114,8 +115,13 @@ def acquire_lease(engine: Engine, holder: str, lease_s: float | None = None, now
             .values(holder=holder, expires_at=now + timedelta(seconds=lease_s))
         )
         if taken.rowcount == 1:
-            # runs older than a lease belong to a holder whose lease expired: it died mid-sync
-            mark_abandoned(conn, now, lease_s)
+            # runs older than a lease belong to a holder whose lease expired: it died mid-sync. So does every run
+            # started before another holder's lease ran out (one killed before its first renewal, too): only the
+            # lease's holder runs a sync.
+            after_s = lease_s
+            if before is not None and before.holder not in (None, holder) and before.expires_at is not None:
+                after_s = min(lease_s, max(0.0, (now - before.expires_at).total_seconds()))
+            mark_abandoned(conn, now, after_s)
         return taken.rowcount == 1
 
 

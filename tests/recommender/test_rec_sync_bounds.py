@@ -152,6 +152,18 @@ def test_runs_left_running_are_marked_abandoned_when_the_lease_expires(engine):
     assert runs[1].finished_at is not None and "Abandoned" in (runs[1].message or "")
 
 
+def test_a_holder_killed_before_its_first_renewal_leaves_no_run_running(engine):
+    """Its run started after it took the lease, so less than a lease before the take-over: still abandoned."""
+    took = schema.utcnow()
+    assert acquire_lease(engine, "killed-early", lease_s=4, now=took)
+    with engine.begin() as conn:
+        conn.execute(schema.sync_runs.insert().values(started_at=took + timedelta(seconds=1), status="running",
+                                                      trigger="scheduler"))
+    assert not acquire_lease(engine, "next-server", lease_s=4, now=took + timedelta(seconds=3.9))  # still held
+    assert acquire_lease(engine, "next-server", lease_s=4, now=took + timedelta(seconds=4.1))  # it ran out
+    assert [r.status for r in last_sync_runs(engine, 5)] == ["abandoned"]
+
+
 def test_sync_now_respects_a_running_sync(engine, fake_spotify, own_playlists):
     _serve(fake_spotify, own_playlists)
     assert acquire_lease(engine, "the-scheduler-elsewhere")
