@@ -69,13 +69,19 @@ SLOW = (
 # tests. The parallel workers then end the run on short tests instead of one of them finishing a minute-long
 # browser scenario alone; the other files keep their order after these.
 LONG_FIRST = (
-    "tests/e2e/test_e2e_fd_soak.py", "tests/e2e/test_e2e_replicas.py", "tests/e2e/test_e2e_phone_first.py",
+    "tests/e2e/test_e2e_fd_soak.py", "tests/e2e/test_e2e_phone_first.py",
     "tests/e2e/test_e2e_live_music.py", "tests/emotion/test_training.py", "tests/emotion/test_distill.py",
     "tests/e2e/",
 )
+# Run last: two app servers, nginx and two streaming visitors in one test, the heaviest of all and the one whose
+# streams stalled when it started beside the other long browser tests; last, the other workers are finishing
+# short tests around it.
+RUN_LAST = ("tests/e2e/test_e2e_replicas.py",)
 
 
 def _long_first_rank(item: pytest.Item) -> int:
+    if item.nodeid.startswith(RUN_LAST):
+        return len(LONG_FIRST) + 1
     return next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
 
 
@@ -166,9 +172,9 @@ def _uses_a_module_fixture(item: pytest.Function) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by what it needs (see the module docstring) and skip those whose ../shared files are
-    missing; run the files of long tests first (LONG_FIRST); keep each file's users of a module-scoped fixture
-    (an app server, a trained checkpoint, a Chromium pool) on one worker, so that it is made once, not once per
-    worker that gets one of them."""
+    missing; run the files of long tests first (LONG_FIRST) and the replicas test last (RUN_LAST); keep each
+    file's users of a module-scoped fixture (an app server, a trained checkpoint, a Chromium pool) on one worker,
+    so that it is made once, not once per worker that gets one of them."""
     items.sort(key=_long_first_rank)  # stable: the order within each rank is kept
     for item in items:
         if not isinstance(item, pytest.Function):
