@@ -226,7 +226,7 @@ class ChromiumPool:
         return page
 
     def close(self) -> None:
-        """Close every Chromium (the driver stays for the process's other tests)."""
+        """Close every Chromium (the driver stays until the module ends: the e2e conftest stops it)."""
         for browser in self._browsers.values():
             with contextlib.suppress(Exception):
                 browser.close()
@@ -250,9 +250,14 @@ def settle(page: object, timeout_s: float = 30) -> None:
         }""", timeout=timeout_s * 1000)
 
 
+def webrtc_component(page: object) -> Any:
+    """The WebRTC component's frame (its video and its START / STOP button)."""
+    return page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+
+
 def wait_for_video(page: object, timeout_s: float = 30) -> None:
     """Wait until the WebRTC component's video element shows frames (the annotated video came back)."""
-    component = page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    component = webrtc_component(page)
     video = component.locator("video").first
     video.wait_for(state="attached", timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
@@ -272,7 +277,7 @@ def press(page: object, button: str, timeout_s: float = 90, camera_allowed: bool
     a loaded machine a click can land while the component re-renders and be lost. Not where the camera is
     blocked (``camera_allowed=False``): there START stays.
     """
-    component = page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    component = webrtc_component(page)
     target = component.get_by_role("button", name=button, exact=False)
     target.wait_for(timeout=timeout_s * 1000)
     target.click()
@@ -301,8 +306,8 @@ def wait_for_text(page: object, text: str, timeout_s: float) -> None:
 def open_panel(page: object, link: str, attempts: int = 4) -> object:
     """Open the collapsed side panel (a phone's) until its ``link`` shows, and return that link's locator.
 
-    A new screen closes the panel once its run is over (ui/style); a click on the expander before that is undone,
-    so the click is repeated until the link stays visible.
+    A new screen closes the phone's panel (ui/shell.py), and Streamlit ignores the expander while it is still
+    switching screens, so the click is repeated until the link stays visible.
     """
     panel = page.locator('[data-testid="stSidebar"]')  # type: ignore[attr-defined]
     target = panel.get_by_text(link, exact=True)
@@ -334,7 +339,7 @@ def start_streaming(page: object, streaming: object, timeout_s: float = 45) -> N
         return
     except Exception:  # noqa: BLE001 - playwright's TimeoutError; the second try below says what failed
         pass
-    component = page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    component = webrtc_component(page)
     stop = component.get_by_role("button", name="STOP", exact=False)
     if stop.is_visible():
         stop.click()
