@@ -30,7 +30,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # browser.py
 
-from browser import ARTIFACTS, CHROMIUM, ChromiumPool, serve_app, stop_playwright_driver  # noqa: E402
+from browser import ARTIFACTS, TEST_BROWSER, ChromiumPool, serve_app, stop_playwright_driver  # noqa: E402
 
 PLAYWRIGHT_MISSING = "needs the playwright Python package (pip install playwright)"
 
@@ -38,7 +38,7 @@ PLAYWRIGHT_MISSING = "needs the playwright Python package (pip install playwrigh
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip_chromium = pytest.mark.skip(reason="needs Debian's Chromium: apt-get install chromium")
     for item in items:
-        if "tests/e2e" in str(item.path) and not CHROMIUM.exists():
+        if "tests/e2e" in str(item.path) and not TEST_BROWSER.exists():
             item.add_marker(skip_chromium)
 
 

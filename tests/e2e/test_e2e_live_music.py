@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import config
-from browser import (browser_page, ensure_ice_address, playlist_id, press, start_streaming, wait_until_idle,
+from browser import (blocked_camera_flags, browser_page, ensure_ice_address, playlist_id, press, start_streaming, wait_until_idle,
                      webcam_flags, write_y4m)
 from faces import clear_face
 
@@ -124,7 +124,7 @@ def test_stop_and_start_never_raise_a_false_alarm(live_url: str, tmp_path: Path)
 def test_a_blocked_camera_is_explained_in_plain_words(live_url: str, tmp_path: Path) -> None:
     video = tmp_path / "happy.y4m"
     write_y4m(video, [(clear_face("happy"), 1)], fps=10)
-    flags = [flag for flag in webcam_flags(video) if "fake-ui" not in flag] + ["--deny-permission-prompts"]
+    flags = blocked_camera_flags(video)
     with browser_page(tmp_path, flags) as page:
         page.goto(live_url, wait_until="domcontentloaded")
         invitation = page.get_by_text("Press Start under the video box", exact=False)

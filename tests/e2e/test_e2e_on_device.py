@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from browser import ARTIFACTS, BASE_FLAGS, browser_page, playlist_id, serve_app, write_y4m
+from browser import ARTIFACTS, BASE_FLAGS, DENY_CAMERA, browser_page, playlist_id, serve_app, write_y4m
 from faces import HEIGHT, WIDTH, clear_face
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -44,7 +44,7 @@ def device_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def camera_flags(video: Path, allow: bool = True) -> list[str]:
     """A fake camera playing ``video``; permission granted (or refused). No WebRTC on this path."""
     flags = ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}", *BASE_FLAGS]
-    return flags + (["--use-fake-ui-for-media-stream"] if allow else ["--deny-permission-prompts"])
+    return flags + (["--use-fake-ui-for-media-stream"] if allow else [DENY_CAMERA])
 
 
 class NetworkLog:

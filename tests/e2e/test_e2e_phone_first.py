@@ -19,6 +19,7 @@ import pytest
 from browser import (
     ARTIFACTS,
     BASE_FLAGS,
+    blocked_camera_flags,
     browser_page,
     ensure_ice_address,
     face_canvas,
@@ -201,8 +202,7 @@ def test_leaving_live_says_the_camera_paused_in_the_visitors_time(url: str, tmp_
 
 @SIZES
 def test_a_blocked_camera_shows_plain_words_only(url: str, tmp_path: Path, size: dict[str, int]) -> None:
-    flags = [flag for flag in webcam_flags(_happy_video(tmp_path)) if "fake-ui" not in flag]
-    with browser_page(tmp_path, [*flags, "--deny-permission-prompts"], **size) as page:
+    with browser_page(tmp_path, blocked_camera_flags(_happy_video(tmp_path)), **size) as page:
         page.goto(url, wait_until="domcontentloaded")
         page.get_by_text("Press Start under the video box", exact=False).wait_for(timeout=90_000)
         press(page, "START", camera_allowed=False)
