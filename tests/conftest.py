@@ -23,6 +23,7 @@ Fixtures for every folder:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import sys
@@ -98,7 +99,13 @@ class _Uses:
 
 
 def _in_tests(code: types.CodeType) -> bool:
-    return Path(code.co_filename).resolve().is_relative_to(TESTS_DIR)
+    return _file_in_tests(code.co_filename)
+
+
+@functools.cache
+def _file_in_tests(filename: str) -> bool:
+    # cached: resolving a path asks the file system, and collection asks ~13,000 times for ~200 files
+    return Path(filename).resolve().is_relative_to(TESTS_DIR)
 
 
 def _scan(code: types.CodeType, namespace: dict, uses: _Uses, seen: set[types.CodeType]) -> None:
