@@ -48,7 +48,8 @@ import cv2  # noqa: E402
 
 import config  # noqa: E402
 from bench._timing import write_figures  # noqa: E402
-from browser import CHROMIUM, ensure_ice_address, face_canvas, free_port, webcam_flags, write_y4m  # noqa: E402
+from browser import (CHROMIUM, ensure_ice_address, face_canvas, free_port, webcam_flags, webrtc_component,  # noqa: E402
+                     write_y4m)
 
 MAX_SESSIONS = 16
 MAX_SECONDS = 180
@@ -194,7 +195,7 @@ def open_sessions(context: object, url: str, sessions: int) -> list[object]:
     for page in pages:
         page.goto(url, wait_until="domcontentloaded")
     for page in pages:
-        start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
+        start = webrtc_component(page).get_by_role("button", name="START")
         start.wait_for(timeout=90_000)
         start.click(timeout=90_000)  # a loaded machine: 16 tabs starting their cameras at once
     return pages

@@ -193,6 +193,7 @@ def existing_front(url: str, replica_ports: dict[str, int] | None) -> _Front:
 def measure_level(browser: object, front: _Front, sessions: int, warmup_s: float, seconds: float,
                   probe: str) -> ThroughLevel:
     """Open ``sessions`` visitors through ``front``, START each, measure for ``seconds`` after ``warmup_s``."""
+    from browser import webrtc_component
     from bench.capacity import PROBLEM_TEXT, cpu_seconds, descendants, load_average, tab_rate
     from nginx_front import replica_of
 
@@ -209,7 +210,7 @@ def measure_level(browser: object, front: _Front, sessions: int, warmup_s: float
         for page in pages:
             page.goto(front.url, wait_until="domcontentloaded")
         for page in pages:
-            start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
+            start = webrtc_component(page).get_by_role("button", name="START")
             start.wait_for(timeout=90_000)
             start.click()
         time.sleep(warmup_s)

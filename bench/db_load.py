@@ -435,7 +435,7 @@ def record_visit(seconds: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from bench.capacity import start_server
-    from browser import CHROMIUM, ensure_ice_address, webcam_flags, write_y4m
+    from browser import CHROMIUM, ensure_ice_address, webcam_flags, webrtc_component, write_y4m
     from faces import clear_face
 
     ensure_ice_address()
@@ -455,7 +455,7 @@ def record_visit(seconds: float) -> dict[str, Any]:
                     arrival_offset = log.stat().st_size
                     arrived = time.monotonic()
                     page.goto(app_url, wait_until="domcontentloaded")
-                    page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role(
+                    webrtc_component(page).get_by_role(
                         "button", name="START").click(timeout=90_000)
                     page.locator('[data-testid="stSidebar"] iframe[src*="open.spotify.com/embed/playlist/"]') \
                         .first.wait_for(state="attached", timeout=90_000)

@@ -184,6 +184,7 @@ class Sampler(threading.Thread):
 
 def run_cycle(context: object, url: str, sampler: Sampler, tabs: int, stream_s: float, warm_s: float) -> Cycle:
     """Open ``tabs`` Live tabs, START, stream ``stream_s`` (sampled after ``warm_s``), close them."""
+    from browser import webrtc_component
     from bench.capacity import tab_rate
 
     now = round(time.monotonic() - sampler.started, 1)
@@ -196,7 +197,7 @@ def run_cycle(context: object, url: str, sampler: Sampler, tabs: int, stream_s: 
             pages.append(page)
             page.goto(url, wait_until="domcontentloaded")
         for page in pages:
-            start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
+            start = webrtc_component(page).get_by_role("button", name="START")
             start.wait_for(timeout=90_000)
             start.click()
         opened = time.monotonic()
@@ -221,6 +222,7 @@ def run_cycle(context: object, url: str, sampler: Sampler, tabs: int, stream_s: 
 def run_ramp(context: object, url: str, sampler: Sampler, tabs: int, settle_s: float) -> list[tuple[int, float]]:
     """Add Live tabs one at a time up to ``tabs``; (streaming tabs, server RSS) after each has streamed
     ``settle_s`` (the RSS the median of three samples a second apart); the tabs then close."""
+    from browser import webrtc_component
     from bench.capacity import tab_rate
 
     pages: list = []
@@ -230,7 +232,7 @@ def run_ramp(context: object, url: str, sampler: Sampler, tabs: int, settle_s: f
             page = context.new_page()  # type: ignore[attr-defined]
             pages.append(page)
             page.goto(url, wait_until="domcontentloaded")
-            page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START").click(
+            webrtc_component(page).get_by_role("button", name="START").click(
                 timeout=90_000)
             time.sleep(settle_s)
             streaming = sum(1 for p in pages if tab_rate(p) is not None)

@@ -74,24 +74,20 @@ LONG_FIRST = (
     "tests/e2e/test_e2e_live_music.py", "tests/emotion/test_training.py", "tests/emotion/test_distill.py",
     "tests/e2e/",
 )
-# Run after every other browser test, with the short in-process tests of these prefixes still to come: two app
-# servers, nginx and two streaming visitors in one test, the heaviest of all, whose streams stalled when it
-# started beside the long browser scenarios. Run last of all, it ran alone for its ~40 s while the other workers
-# sat idle; now they work through these files around it. The files in neither list (the recommender's, whose
-# tests wait on deadlines and racing processes) run between the long files and this one.
+# Run after every other browser test, with the unit tests of these prefixes still to come: two app servers,
+# nginx and two streaming visitors in one test, the heaviest of all, whose streams stalled when it started beside
+# the long browser scenarios. Run last of all, it ran alone for its ~40 s while the other workers sat idle; now
+# they work through these files around it.
 RUN_LATE = ("tests/e2e/test_e2e_replicas.py",)
-AFTER_RUN_LATE = ("tests/emotion/", "tests/app/", "tests/test_")  # in this order: the longer ones first
+AFTER_RUN_LATE = ("tests/recommender/", "tests/test_")
 
 
-def _run_order(item: pytest.Item) -> int:
-    """The rank of ``item`` in the run: LONG_FIRST's files in their order, the others, RUN_LATE, AFTER_RUN_LATE."""
+def _long_first_rank(item: pytest.Item) -> int:
     if item.nodeid.startswith(RUN_LATE):
         return len(LONG_FIRST) + 1
-    rank = next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), None)
-    if rank is not None:
-        return rank
-    after = next((rank for rank, prefix in enumerate(AFTER_RUN_LATE) if item.nodeid.startswith(prefix)), None)
-    return len(LONG_FIRST) if after is None else len(LONG_FIRST) + 2 + after
+    if item.nodeid.startswith(AFTER_RUN_LATE):
+        return len(LONG_FIRST) + 2
+    return next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
 
 
 class _Uses:
@@ -190,7 +186,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     missing; run the files of long tests first (LONG_FIRST) and the replicas test late (RUN_LATE); keep each
     file's users of a module-scoped fixture (an app server, a trained checkpoint, a Chromium pool) on one worker,
     so that it is made once, not once per worker that gets one of them."""
-    items.sort(key=_run_order)  # stable: the order within each rank is kept
+    items.sort(key=_long_first_rank)  # stable: the order within each rank is kept
     for item in items:
         if not isinstance(item, pytest.Function):
             continue

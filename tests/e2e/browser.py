@@ -266,9 +266,12 @@ def settle(page: object, timeout_s: float = 30) -> None:
         }""", timeout=timeout_s * 1000)
 
 
+WEBRTC_IFRAME = 'iframe[title*="webrtc_streamer"]'  # the WebRTC component's iframe element
+
+
 def webrtc_component(page: object) -> Any:
     """The WebRTC component's frame (its video and its START / STOP button)."""
-    return page.frame_locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    return page.frame_locator(WEBRTC_IFRAME)  # type: ignore[attr-defined]
 
 
 def wait_for_video(page: object, timeout_s: float = 30) -> None:

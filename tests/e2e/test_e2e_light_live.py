@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import config
-from browser import ARTIFACTS, browser_page, ensure_ice_address, playlist_id, press, serve_app, settle, \
+from browser import ARTIFACTS, WEBRTC_IFRAME, browser_page, ensure_ice_address, playlist_id, press, serve_app, settle, \
     wait_for_text, webcam_flags, write_y4m
 from faces import HEIGHT, WIDTH, clear_face
 
@@ -97,7 +97,7 @@ def preview_frame(page: object) -> object:
 
 
 def webrtc_frame(page: object) -> object:
-    frame = page.locator('iframe[title*="webrtc_streamer"]')  # type: ignore[attr-defined]
+    frame = page.locator(WEBRTC_IFRAME)  # type: ignore[attr-defined]
     return frame.element_handle().content_frame()
 
 

@@ -19,6 +19,7 @@ import pytest
 from browser import (
     ARTIFACTS,
     BASE_FLAGS,
+    WEBRTC_IFRAME,
     blocked_camera_flags,
     browser_page,
     ensure_ice_address,
@@ -30,6 +31,7 @@ from browser import (
     settle,
     wait_until_idle,
     webcam_flags,
+    webrtc_component,
     write_y4m,
 )
 from faces import clear_face
@@ -105,7 +107,7 @@ def test_the_mood_and_the_music_are_in_view_while_streaming(url: str, tmp_path: 
         assert mood["y"] + mood["height"] <= size["height"], "the mood is below the first screen"
         if size is PHONE:  # the playing playlist, in view and not hidden behind the closed panel
             assert _in_view_and_on_top(page, PLAYLIST, size), "no player in view on the phone's first screen"
-            assert mood["y"] < _box(page, '[data-testid="stMain"] iframe[title*="webrtc_streamer"]')["y"], \
+            assert mood["y"] < _box(page, f'[data-testid="stMain"] {WEBRTC_IFRAME}')["y"], \
                 "on a phone the mood comes before the video"
         else:  # the music card and its first track player above the fold
             assert _box(page, ".st-key-card-music")["y"] < size["height"] * 0.75
@@ -209,7 +211,7 @@ def test_a_blocked_camera_shows_plain_words_only(url: str, tmp_path: Path, size:
         page.get_by_text("The browser blocked the camera", exact=False).wait_for(timeout=15_000)
         time.sleep(1.5)
         page.screenshot(path=str(ARTIFACTS / f"phone_first_denied_{_tag(size)}.png"))
-        raw = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_text("NotAllowedError", exact=False)
+        raw = webrtc_component(page).get_by_text("NotAllowedError", exact=False)
         assert raw.count() == 0 or not raw.first.is_visible(), "the browser's raw error is on screen"
         assert not page.get_by_text("Press Start under the video box", exact=False).is_visible(), \
             "the invitation to press Start stays beside the blocked camera"

@@ -24,12 +24,11 @@ from sqlalchemy import create_engine, text
 
 from app_process import server_pid
 from browser import (ARTIFACTS, TEST_BROWSER, ensure_ice_address, playwright_driver, press, serve_app, wait_for_text,
-                     webcam_flags, write_y4m)
+                     webcam_flags, webrtc_component, write_y4m)
 from faces import clear_face
 from nginx_front import SHIPPED_PORTS, nginx_in_front, postgres_database, replica_of
 
 SIDEBAR_PLAYER = '[data-testid="stSidebar"] iframe[src*="open.spotify.com/embed/playlist/"]'
-WEBRTC = 'iframe[title*="webrtc_streamer"]'
 # what the moved visitor sees once the other replica has picked the browser up (ui.live.MOVED_NOTICE)
 MOVED = "The connection to the server was lost and another server has picked it up"
 
@@ -127,7 +126,7 @@ def test_a_stopped_replica_moves_its_visitors_and_leaves_the_others_alone(tmp_pa
         assert first.locator(".mt-emotion-name").count() == 0  # no stale mood shown as current
 
         # a working Live again, on the other replica; the notice goes once it streams
-        first.frame_locator(WEBRTC).get_by_role("button", name="START").wait_for(timeout=30_000)
+        webrtc_component(first).get_by_role("button", name="START").wait_for(timeout=30_000)
         start_back_s = time.monotonic() - stopped_at
         live_with_music(first, None)
         assert first.get_by_text(MOVED).count() == 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import pytest
 from browser import ARTIFACTS, ROOT, ensure_ice_address, face_canvas, press, settle, wait_for_video, wait_until_idle, \
-    webcam_flags, write_y4m
+    webcam_flags, webrtc_component, write_y4m
 
 import config
 
@@ -190,7 +190,7 @@ def test_live_buttons_use_the_app_font_and_the_reading_shows(shared_app_url: str
     ensure_ice_address()
     try:
         _open(page, app_url)
-        start = page.frame_locator('iframe[title*="webrtc_streamer"]').get_by_role("button", name="START")
+        start = webrtc_component(page).get_by_role("button", name="START")
         start.wait_for(timeout=90_000)
         styles = start.evaluate("el => [getComputedStyle(el).textTransform, getComputedStyle(el).fontFamily]")
         assert styles[0] == "none" and "Source Sans" in styles[1], styles
