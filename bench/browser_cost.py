@@ -28,45 +28,58 @@ import cv2  # noqa: E402
 
 import config  # noqa: E402
 from bench._timing import add_output_options, write_figures  # noqa: E402
-from bench.capacity import CLOCK_TICKS  # noqa: E402
+from app_process import server_pid  # noqa: E402
+from bench.capacity import CLOCK_TICKS, descendants  # noqa: E402
 from browser import (CHROMIUM, HEADLESS_SHELL, ensure_ice_address, face_canvas, playwright_driver, press,  # noqa: E402
                      serve_app, stop_playwright_driver, wait_for_video, wait_until_idle, webcam_flags, write_y4m)
 
 STEPS = ("launch", "load Live", "START until video", "stream")
 
 
-def browser_cpu_seconds(executable: Path) -> float:
-    """CPU seconds so far of every running process whose program is ``executable`` (or the binary it runs)."""
-    targets = {str(executable.resolve()), str(executable)}
+def browser_cpu_seconds(server: int) -> float:
+    """CPU seconds so far of the running browser: every process below this one, except the app server's and
+    Playwright's driver (node). Both browsers start from shell scripts that exec the real binary, so the
+    processes are found by ancestry, not by program. A process that ended within a step is not counted."""
+    others = descendants(server) | {server}
     total = 0.0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid in descendants(os.getpid()) - others:
         try:
-            if os.readlink(f"/proc/{pid}/exe") not in targets:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
+            if fields[0].endswith("(node"):
                 continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone, or not ours to read
+            numbers = fields[1].split()
+        except OSError:  # gone
             continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        total += (int(numbers[11]) + int(numbers[12])) / CLOCK_TICKS
     return total
+
+
+def cpu_model() -> str:
+    """The processor's name, as /proc/cpuinfo gives it."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown processor"
 
 
 def one_round(executable: Path, url: str, video: Path, folder: Path, seconds: float) -> dict[str, float]:
     """The CPU seconds of each step of one visit in ``executable``."""
-    marks = [browser_cpu_seconds(executable)]
+    server = server_pid(url)
+    marks = [browser_cpu_seconds(server)]
     context = playwright_driver().chromium.launch_persistent_context(
         str(folder), executable_path=str(executable), headless=False, args=webcam_flags(video),
         viewport={"width": 1280, "height": 900})
     try:
-        marks.append(browser_cpu_seconds(executable))
+        marks.append(browser_cpu_seconds(server))
         page = context.pages[0]
         page.goto(f"{url}/live")
         wait_until_idle(page)
-        marks.append(browser_cpu_seconds(executable))
+        marks.append(browser_cpu_seconds(server))
         press(page, "START")
         wait_for_video(page)
-        marks.append(browser_cpu_seconds(executable))
+        marks.append(browser_cpu_seconds(server))
         time.sleep(seconds)  # streaming is what is measured here
-        marks.append(browser_cpu_seconds(executable))
+        marks.append(browser_cpu_seconds(server))
     finally:
         context.close()
     return {step: marks[i + 1] - marks[i] for i, step in enumerate(STEPS)}
@@ -98,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop_playwright_driver()
     figures = {
-        "machine": f"{os.cpu_count()} cores",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores",
         "rounds": args.rounds,
         "stream_seconds": args.seconds,
         "cpu_seconds_median": {name: {step: round(statistics.median(r[step] for r in rounds), 2) for step in STEPS}
