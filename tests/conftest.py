@@ -79,14 +79,21 @@ LONG_FIRST = (
 # the long browser scenarios. Run last of all, it ran alone for its ~40 s while the other workers sat idle; now
 # they work through these files around it.
 RUN_LATE = ("tests/e2e/test_e2e_replicas.py",)
-AFTER_RUN_LATE = ("tests/recommender/", "tests/test_")
+# In this order, the files of longer tests first (tens of seconds: deadlines, drip feeds, racing processes), so
+# that the run ends on short ones.
+AFTER_RUN_LATE = (
+    "tests/recommender/test_rec_faults_sync.py", "tests/recommender/test_rec_db_failures.py",
+    "tests/recommender/test_rec_sync.py", "tests/recommender/test_rec_sync_bounds.py",
+    "tests/recommender/test_rec_faults_cli.py", "tests/recommender/", "tests/test_",
+)
 
 
 def _long_first_rank(item: pytest.Item) -> int:
     if item.nodeid.startswith(RUN_LATE):
         return len(LONG_FIRST) + 1
-    if item.nodeid.startswith(AFTER_RUN_LATE):
-        return len(LONG_FIRST) + 2
+    after = next((rank for rank, prefix in enumerate(AFTER_RUN_LATE) if item.nodeid.startswith(prefix)), None)
+    if after is not None:
+        return len(LONG_FIRST) + 2 + after
     return next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
 
 
