@@ -88,7 +88,8 @@ AFTER_RUN_LATE = (
 )
 
 
-def _long_first_rank(item: pytest.Item) -> int:
+def _run_order(item: pytest.Item) -> int:
+    """Where ``item`` goes in the run: LONG_FIRST's files in their order, the others, RUN_LATE, AFTER_RUN_LATE."""
     if item.nodeid.startswith(RUN_LATE):
         return len(LONG_FIRST) + 1
     after = next((rank for rank, prefix in enumerate(AFTER_RUN_LATE) if item.nodeid.startswith(prefix)), None)
@@ -193,7 +194,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     missing; run the files of long tests first (LONG_FIRST) and the replicas test late (RUN_LATE); keep each
     file's users of a module-scoped fixture (an app server, a trained checkpoint, a Chromium pool) on one worker,
     so that it is made once, not once per worker that gets one of them."""
-    items.sort(key=_long_first_rank)  # stable: the order within each rank is kept
+    items.sort(key=_run_order)  # stable: the order within each rank is kept
     for item in items:
         if not isinstance(item, pytest.Function):
             continue

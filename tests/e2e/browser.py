@@ -36,8 +36,8 @@ import config
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's full browser: what the benchmarks drive, as a visitor would
 # The same Chromium build without the desktop browser's layers (Debian's chromium-headless-shell): the tests'
-# browser when installed. Measured here: a launch, a page load and a START cost about half the CPU of
-# `chromium --headless=new`, and the tests' CPU is mostly Chromium's.
+# browser when installed. The tests' CPU is mostly Chromium's, and the shell needs a third of the CPU to launch,
+# half to load Live and 10-20 % less to start and stream the camera (bench/browser_cost.py).
 HEADLESS_SHELL = Path("/usr/bin/chromium-headless-shell")
 TEST_BROWSER = HEADLESS_SHELL if HEADLESS_SHELL.exists() else CHROMIUM
 ROOT = config.ROOT
@@ -164,6 +164,12 @@ def blocked_camera_flags(video: Path) -> list[str]:
     return [*(flag for flag in webcam_flags(video) if flag != "--use-fake-ui-for-media-stream"), DENY_CAMERA]
 
 
+def browser_for(flags: Sequence[str]) -> Path:
+    """The Chromium a test launches with ``flags``: the headless shell, or the full browser where the camera
+    prompt is to be denied."""
+    return CHROMIUM if DENY_CAMERA in flags else TEST_BROWSER
+
+
 _driver: Any = None  # the running Playwright driver, if any
 _driver_manager: Any = None
 
@@ -194,9 +200,8 @@ atexit.register(stop_playwright_driver)
 
 def _launch(driver: Any, profile: Path, flags: Sequence[str], width: int, height: int) -> Any:
     """A persistent Chromium context: Debian's Chromium (never a downloaded browser) with ``flags``."""
-    executable = CHROMIUM if DENY_CAMERA in flags else TEST_BROWSER
     return driver.chromium.launch_persistent_context(
-        str(profile), executable_path=str(executable), headless=False, args=list(flags),
+        str(profile), executable_path=str(browser_for(flags)), headless=False, args=list(flags),
         viewport={"width": width, "height": height},
     )
 

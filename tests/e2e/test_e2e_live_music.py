@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import config
-from browser import (blocked_camera_flags, browser_page, ensure_ice_address, playlist_id, press, start_streaming, wait_until_idle,
-                     webcam_flags, write_y4m)
+from browser import (blocked_camera_flags, browser_page, ensure_ice_address, playlist_id, press, start_streaming,
+                     wait_until_idle, webcam_flags, write_y4m)
 from faces import clear_face
 
 

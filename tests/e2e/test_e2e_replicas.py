@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app_process import server_pid
-from browser import (ARTIFACTS, TEST_BROWSER, ensure_ice_address, playwright_driver, press, serve_app, wait_for_text,
-                     webcam_flags, webrtc_component, write_y4m)
+from browser import (ARTIFACTS, browser_for, ensure_ice_address, playwright_driver, press, serve_app,
+                     wait_for_text, webcam_flags, webrtc_component, write_y4m)
 from faces import clear_face
 from nginx_front import SHIPPED_PORTS, nginx_in_front, postgres_database, replica_of
 
@@ -49,7 +49,8 @@ def _playlist_link() -> tuple[str, str]:
 @contextlib.contextmanager
 def two_visitors(flags: list[str]) -> Iterator[tuple[object, object]]:
     """Two pages of Debian's Chromium in separate contexts (their own cookies, hence their own replica)."""
-    browser = playwright_driver().chromium.launch(executable_path=str(TEST_BROWSER), headless=False, args=flags)
+    browser = playwright_driver().chromium.launch(executable_path=str(browser_for(flags)), headless=False,
+                                                  args=flags)
     try:
         pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in range(2)]
         try:
