@@ -7,12 +7,14 @@ import streamlit as st
 from ui.music import now_playing
 from ui.settings import show_settings_problems, start_background_sync
 from ui.shell import CLOSE_PANEL_ON_PHONES, LOGO, normalise_page_address
+from ui.stream_mount import start_run
 from ui.style import apply_style
 
 # The tab icon is the app's own logo, served by the app: a Material icon here would be fetched from
 # fonts.gstatic.com on every visit (a third-party request; issue 19 §6).
 st.set_page_config(page_title="Moodtune", page_icon=LOGO, layout="wide", initial_sidebar_state="auto")
 apply_style()
+start_run(st.session_state)  # whether the last run drew Live's video component (ui/stream_mount.py says why)
 start_background_sync()  # the sync thread opens the database: no screen waits for it
 
 # One screen per file in pages/; each starts with ui.shell.ensure_app_shell() so that a deep link on a

@@ -39,6 +39,7 @@ from emotion.calibration import FaceCalibrator
 from ui.resources import load_pipeline, neutral_reference
 from ui.settings import rtc_configuration
 from ui.shell import ensure_app_shell
+from ui.stream_mount import keep_stream_through_reruns
 from ui.style import emotion_headline_html, emotion_icon
 
 ensure_app_shell()
@@ -213,6 +214,7 @@ else:
     with video_col, st.container(key="card-video"):
         # no video back: the browser's own camera picture, filled by live_panel on each refresh (ui/live_preview)
         preview_slot = None if config.LIVE_VIDEO_BACK else st.container(key="live-preview")
+        keep_stream_through_reruns(st.session_state, "live")  # a busy server must not stop it (ui/stream_mount)
         ctx = webrtc_streamer(
             key="live",
             # SENDONLY (MOODTUNE_LIVE_VIDEO_BACK=0): no video back; the page shows the browser's own camera
