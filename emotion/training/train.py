@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import math
 import os
@@ -35,6 +34,7 @@ from emotion.preprocess import normalize_faces  # noqa: E402
 from emotion.training.data import FaceSet, load_raw_split, load_split, load_votes  # noqa: E402
 from emotion.training.ferplus import VoteRecipe, vote_targets  # noqa: E402
 from emotion.training.distill import load_soft_labels, training_targets  # noqa: E402
+from emotion.training.runs import new_run_id, run_seed  # noqa: E402
 from emotion.geometry import framing_tables, read_geometry  # noqa: E402
 from emotion.labels import NUM_CLASSES  # noqa: E402
 from emotion.training.model import DEFAULT_CONVS, DEFAULT_WIDTHS, build_model  # noqa: E402
@@ -122,17 +122,6 @@ def class_weights(labels: np.ndarray, power: float) -> np.ndarray:
     counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
     weights = (len(labels) / (NUM_CLASSES * np.maximum(counts, 1))) ** power
     return (weights / np.sum(weights * counts) * len(labels)).astype(np.float32)
-
-
-def run_seed(run_id: str, seed: int | None) -> int:
-    """The seed of a new run: ``seed`` if given, else one drawn from the run id.
-
-    With one fixed seed, every warm-started run replayed the same shuffles and augmented faces, epoch by
-    epoch, as the runs before it: the network saw the same samples again instead of new ones.
-    """
-    if seed is not None:
-        return seed
-    return int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
 def make_dataset(faces: FaceSet, cfg: TrainConfig, training: bool, weights: np.ndarray | None = None,
@@ -329,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     if state is not None:
         cfg = config_from_dict(state["config"])
     else:
-        run_id = time.strftime("%Y%m%d-%H%M%S")
+        run_id = new_run_id()
         cfg = TrainConfig(
             run_id=run_id,
             epochs=args.epochs or TrainConfig().epochs,

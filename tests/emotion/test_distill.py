@@ -22,6 +22,7 @@ from emotion.training.distill import (
     training_targets,
 )
 from emotion.classifier import EmotionClassifier
+from tests.emotion.train_command import TINY_WIDTHS, run_train, train_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,15 +105,12 @@ def test_student_trains_on_soft_labels_and_records_them(tmp_path: Path) -> None:
     good, bad = tmp_path / "soft.npz", tmp_path / "other.npz"
     save_soft_labels(good, SoftLabels(soft, ("t.tflite",), labels_fingerprint(labels)))
     save_soft_labels(bad, SoftLabels(soft[:-1], ("t.tflite",), labels_fingerprint(labels[:-1])))
-    dirs = ["--checkpoint-dir", str(tmp_path / "ckpt"), "--models-dir", str(tmp_path / "models")]
+    dirs = train_dirs(tmp_path)
 
-    refused = subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", "--soft-labels", str(bad), *dirs],
-                             cwd=ROOT, capture_output=True, text=True, timeout=600)
+    refused = run_train("--soft-labels", str(bad), *dirs)
     assert refused.returncode == 2 and "another training split" in refused.stderr
 
-    done = subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", "--epochs", "1", "--soft-labels",
-                           str(good), "--distill-weight", "0.6", "--widths", "8,8,16,16", *dirs],  # a narrow network
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = run_train("--epochs", "1", "--soft-labels", str(good), "--distill-weight", "0.6", *TINY_WIDTHS, *dirs)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "distilling: 60% of each target" in done.stdout
     state = json.loads((tmp_path / "ckpt" / "state.json").read_text())

@@ -13,20 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-# A narrow network: these tests are about checkpoints and schedules, not the model (a third of the CPU time).
-TINY_WIDTHS = ["--widths", "8,8,16,16"]
-
-
-def run_train(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "emotion.training.train", "--smoke", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-
-
-def _dirs(folder: Path) -> list[str]:
-    return ["--checkpoint-dir", str(folder / "ckpt"), "--models-dir", str(folder / "models")]
+from emotion.training.runs import new_run_id, run_seed
+from tests.emotion.train_command import ROOT, TINY_WIDTHS, run_train, train_dirs
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +22,7 @@ def first_epoch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproc
     """A two-epoch smoke run that a tiny time budget stops after its first epoch, as a session ending would:
     run once (TensorFlow's start costs tens of seconds here); each test resumes its own copy of it."""
     folder = tmp_path_factory.mktemp("first-epoch")
-    return folder, run_train("--epochs", "2", "--max-minutes", "0.001", *TINY_WIDTHS, *_dirs(folder))
+    return folder, run_train("--epochs", "2", "--max-minutes", "0.001", *TINY_WIDTHS, *train_dirs(folder))
 
 
 def copy_of_first_epoch(first_epoch: tuple[Path, subprocess.CompletedProcess], tmp_path: Path) -> list[str]:
@@ -43,7 +31,7 @@ def copy_of_first_epoch(first_epoch: tuple[Path, subprocess.CompletedProcess], t
     assert first.returncode == 0, first.stderr[-2000:]
     for name in ("ckpt", "models"):
         shutil.copytree(folder / name, tmp_path / name)
-    return _dirs(tmp_path)
+    return train_dirs(tmp_path)
 
 
 @pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
@@ -102,14 +90,11 @@ def test_exported_tflite_matches_keras(tmp_path: Path) -> None:
 
 def test_each_new_run_draws_its_own_seed_unless_told() -> None:
     """A fixed seed made every warm-started run replay the same shuffles and augmented faces."""
-    code = ("from emotion.training.train import run_seed; "
-            "print(run_seed('20261125-210428', None), run_seed('20261125-214023', None), "
-            "run_seed('20261125-210428', None), run_seed('20261125-210428', 7))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    first, second, again, told = (int(v) for v in done.stdout.split())
-    assert first != second and first == again and told == 7
+    first, second = run_seed("20261125-210428", None), run_seed("20261125-214023", None)
+    assert first != second and run_seed("20261125-210428", None) == first
+    assert run_seed("20261125-210428", 7) == 7
     assert 0 <= first < 2**31 - 1
+    assert run_seed(new_run_id(), None) != first  # a run started now is not the one of 2026-11-25
 
 
 @pytest.mark.needs_shared("fer2013")  # the subprocess reads FER2013
