@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app_process import server_pid
-from browser import browser_page, ensure_ice_address, serve_app, webcam_flags, webrtc_component, write_y4m
+from browser import browser_page, ensure_ice_address, press, serve_app, webcam_flags, write_y4m
 from faces import clear_face
 
 TABS = 3  # the first tab warms the server up (model, database, thread pools); the others must leave nothing
@@ -102,8 +102,7 @@ def test_closed_live_tabs_release_their_descriptors(tmp_path: Path) -> None:
         for tab in range(TABS):
             page = context.new_page()
             page.goto(url, wait_until="domcontentloaded")
-            component = webrtc_component(page)
-            component.get_by_role("button", name="START").click(timeout=90_000)
+            press(page, "START")
             page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=45_000)
             page.close()  # no STOP: the tab just goes
             if counts:

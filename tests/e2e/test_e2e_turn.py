@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from browser import (ARTIFACTS, WEBRTC_IFRAME, browser_page, ensure_ice_address, serve_app, webrtc_component,
-                     webcam_flags, write_y4m)
+from browser import (ARTIFACTS, WEBRTC_IFRAME, browser_page, ensure_ice_address, press, serve_app, webcam_flags,
+                     write_y4m)
 from faces import clear_face
 from tests.turn_server import turn_server
 
@@ -68,8 +68,7 @@ def test_live_reads_a_face_through_a_relay_only_turn_with_time_limited_credentia
             page.on("websocket", lambda ws: ws.on("framereceived", keep))
             page.context.add_init_script(RECORD_PEER_CONNECTIONS)
             page.goto(url, wait_until="domcontentloaded")
-            webrtc_component(page).get_by_role("button", name="START").click(
-                timeout=90_000)
+            press(page, "START")
             page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=60_000)
             frame = page.locator(WEBRTC_IFRAME).element_handle().content_frame()
             paths = frame.evaluate(PATHS)
