@@ -29,7 +29,7 @@ import cv2  # noqa: E402
 import config  # noqa: E402
 from bench._timing import add_output_options, write_figures  # noqa: E402
 from app_process import server_pid  # noqa: E402
-from bench.capacity import CLOCK_TICKS, descendants  # noqa: E402
+from bench.capacity import cpu_seconds, descendants  # noqa: E402
 from browser import (CHROMIUM, HEADLESS_SHELL, ensure_ice_address, face_canvas, playwright_driver, press,  # noqa: E402
                      serve_app, stop_playwright_driver, wait_for_video, wait_until_idle, webcam_flags, write_y4m)
 
@@ -44,13 +44,11 @@ def browser_cpu_seconds(server: int) -> float:
     total = 0.0
     for pid in descendants(os.getpid()) - others:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)
-            if fields[0].endswith("(node"):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "node":
                 continue
-            numbers = fields[1].split()
+            total += cpu_seconds(pid)
         except OSError:  # gone
             continue
-        total += (int(numbers[11]) + int(numbers[12])) / CLOCK_TICKS
     return total
 
 

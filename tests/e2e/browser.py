@@ -279,6 +279,11 @@ def webrtc_component(page: object) -> Any:
     return page.frame_locator(WEBRTC_IFRAME)  # type: ignore[attr-defined]
 
 
+def webrtc_frame(page: object) -> Any:
+    """The WebRTC component's frame itself, for ``evaluate`` inside it (its peer connections)."""
+    return page.locator(WEBRTC_IFRAME).element_handle().content_frame()  # type: ignore[attr-defined]
+
+
 def wait_for_video(page: object, timeout_s: float = 30) -> None:
     """Wait until the WebRTC component's video element shows frames (the annotated video came back)."""
     component = webrtc_component(page)

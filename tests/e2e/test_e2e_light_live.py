@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 import config
-from browser import ARTIFACTS, WEBRTC_IFRAME, browser_page, ensure_ice_address, playlist_id, press, serve_app, settle, \
-    wait_for_text, webcam_flags, write_y4m
+from browser import ARTIFACTS, browser_page, ensure_ice_address, playlist_id, press, serve_app, settle, wait_for_text, \
+    webcam_flags, webrtc_frame, write_y4m
 from faces import HEIGHT, WIDTH, clear_face
 
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -94,11 +94,6 @@ def preview_frame(page: object) -> object:
     """The preview component's frame (its iframe is on the page from the first run)."""
     page.locator(PREVIEW).wait_for(state="attached", timeout=60_000)  # type: ignore[attr-defined]
     return page.locator(PREVIEW).element_handle().content_frame()  # type: ignore[attr-defined]
-
-
-def webrtc_frame(page: object) -> object:
-    frame = page.locator(WEBRTC_IFRAME)  # type: ignore[attr-defined]
-    return frame.element_handle().content_frame()
 
 
 def wait_for_preview(frame: object, timeout_s: float, **wanted: object) -> dict:

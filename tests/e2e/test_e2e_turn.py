@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import (ARTIFACTS, WEBRTC_IFRAME, browser_page, ensure_ice_address, press, serve_app, webcam_flags,
+from browser import (ARTIFACTS, browser_page, ensure_ice_address, press, serve_app, webcam_flags, webrtc_frame,
                      write_y4m)
 from faces import clear_face
 from tests.turn_server import turn_server
@@ -70,8 +70,7 @@ def test_live_reads_a_face_through_a_relay_only_turn_with_time_limited_credentia
             page.goto(url, wait_until="domcontentloaded")
             press(page, "START")
             page.locator(".mt-emotion-name", has_text="happy").wait_for(timeout=60_000)
-            frame = page.locator(WEBRTC_IFRAME).element_handle().content_frame()
-            paths = frame.evaluate(PATHS)
+            paths = webrtc_frame(page).evaluate(PATHS)
             time.sleep(1.0)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "e2e_turn_live.png"))
